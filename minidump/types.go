@@ -222,3 +222,48 @@ func (w Warning) String() string {
 	}
 	return fmt.Sprintf("offset 0x%x: %s", w.Off, w.Msg)
 }
+
+// OSVersion is the operating system the dump was taken on.
+type OSVersion struct {
+	Major, Minor, Build uint32
+	PlatformID          uint32
+	ProductType         uint8 // 1 workstation, 2 domain controller, 3 server
+	SuiteMask           uint16
+	CSDVersion          string // service pack, e.g. "Service Pack 4"
+}
+
+func (v OSVersion) String() string {
+	if v.Major == 0 && v.Minor == 0 && v.Build == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Build)
+	if v.CSDVersion != "" {
+		s += " " + v.CSDVersion
+	}
+	return s
+}
+
+// Process is what every process-dump format records about the dumped
+// process, in one shape: the CLI and the Windows process view read this and
+// need not know which format it came from. Both File (MDMP) and UserDump
+// embed it.
+type Process struct {
+	Arch       Arch
+	OS         OSVersion
+	PID        uint32
+	HasPID     bool
+	CreateTime time.Time // process creation, when recorded
+	DumpTime   time.Time // when the dump was written, when recorded
+	Threads    []Thread
+	Modules    []Module
+	Unloaded   []Module
+	Regions    []MemoryInfo // memory region descriptors, when recorded
+	Warnings   []Warning
+}
+
+// Summary returns the format-independent record of the process.
+func (p *Process) Summary() *Process { return p }
+
+func (p *Process) warnf(off int64, format string, args ...any) {
+	p.Warnings = append(p.Warnings, Warning{Off: off, Msg: fmt.Sprintf(format, args...)})
+}
