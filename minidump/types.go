@@ -59,6 +59,14 @@ func (a Arch) String() string {
 		return "x64"
 	case ArchARM64:
 		return "arm64"
+	case 0x8001:
+		return "sparc"
+	case 0x8002:
+		return "ppc64"
+	case 0x8003:
+		return "arm64(breakpad)"
+	case 0x8004:
+		return "mips64"
 	}
 	return fmt.Sprintf("arch(%d)", uint16(a))
 }
@@ -66,7 +74,7 @@ func (a Arch) String() string {
 // PointerSize returns 8 for 64-bit architectures and 4 otherwise.
 func (a Arch) PointerSize() int {
 	switch a {
-	case ArchAMD64, ArchARM64, ArchIA64, ArchAlpha64:
+	case ArchAMD64, ArchARM64, ArchIA64, ArchAlpha64, 0x8002, 0x8003, 0x8004:
 		return 8
 	}
 	return 4
