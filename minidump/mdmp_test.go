@@ -130,19 +130,19 @@ func equalSorted(a, b []uint32) bool {
 // was written by an independent Python reader of the same files.
 func TestCorpusFacts(t *testing.T) {
 	type fact struct {
-		file              string
-		arch              Arch
-		os                string
-		ncpu              uint8
-		threads, modules  int
-		memRanges         int
-		memBytes          uint64
-		firstTEB          uint64
-		streams           int
-		pid               uint32
-		timestamp, flags  uint64
-		regions, handles  int
-		unloaded          int
+		file             string
+		arch             Arch
+		os               string
+		ncpu             uint8
+		threads, modules int
+		memRanges        int
+		memBytes         uint64
+		firstTEB         uint64
+		streams          int
+		pid              uint32
+		timestamp, flags uint64
+		regions, handles int
+		unloaded         int
 	}
 	facts := []fact{
 		{file: "breakpad_minidump2.dmp", arch: ArchX86, os: "5.1.2600 Service Pack 2", ncpu: 1, threads: 2, modules: 13, memRanges: 3, memBytes: 5884, firstTEB: 0x7ffdf000, streams: 9, timestamp: 1171480435},
