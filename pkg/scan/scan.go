@@ -68,13 +68,14 @@ type Chunk struct {
 	// Off is the view offset of Data[0].
 	Off uint64
 	// Data holds the lookbehind Data[:Lo], the body Data[Lo:Hi] and the
-	// lookahead Data[Hi:]. It is shorter than requested when a read failed.
+	// lookahead Data[Hi:]. Pages that could not be read are zero-filled.
 	Data []byte
 	// Lo and Hi delimit the body in Data.
 	Lo, Hi int
-	// Err is the read error, if any; Data then holds what could be read.
-	// The work function decides what to do (typically: scan what is there
-	// and report a warning).
+	// Err reports pages of the body that could not be read (they are
+	// zero-filled in Data). Failures outside the body are zero-filled
+	// silently: the chunk whose body holds them reports them. The work
+	// function decides what to do (typically: scan Data and warn).
 	Err error
 }
 
@@ -85,9 +86,9 @@ func (c *Chunk) BodyOff() uint64 { return c.Off + uint64(c.Lo) }
 func (c *Chunk) AtRangeStart() bool { return c.Off == c.Range.Start }
 
 // AtRangeEnd reports whether Data ends at the end of the data range (no more
-// bytes follow in this range). False when a read came up short.
+// bytes follow in this range).
 func (c *Chunk) AtRangeEnd() bool {
-	return c.Err == nil && c.Off+uint64(len(c.Data)) == c.Range.End()
+	return c.Off+uint64(len(c.Data)) == c.Range.End()
 }
 
 // ReadMore reads bytes of the chunk's data range after Data, starting at
@@ -296,24 +297,48 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 	return parent.Err()
 }
 
-// readChunk reads the job's lookbehind, body and lookahead into buf.
+// readChunk reads the job's lookbehind, body and lookahead into buf. Parts
+// that cannot be read are retried page by page and the pages that still fail
+// are zero-filled, so that one bad page costs one page; Err reports failures
+// inside the body only (the chunk that owns a page reports it).
 func readChunk(r io.ReaderAt, j job, buf []byte, lookbehind, overlap int) Chunk {
 	lo := min(j.start-j.rng.Start, uint64(lookbehind))
 	hi := min(j.rng.End()-j.end, uint64(overlap))
 	from := j.start - lo
 	n := int(lo + (j.end - j.start) + hi)
 	buf = buf[:n]
-	m, err := r.ReadAt(buf, int64(from))
+	c := Chunk{Seq: j.seq, Range: j.rng, Off: from, Data: buf, Lo: int(lo), Hi: int(lo + (j.end - j.start))}
+	m, _ := r.ReadAt(buf, int64(from))
 	if m >= n {
-		m, err = n, nil
-	} else {
-		m = max(m, 0)
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		err = fmt.Errorf("reading %d bytes at offset 0x%x: %w", n, from, err)
+		return c
 	}
-	body := int(j.end - j.start)
-	return Chunk{Seq: j.seq, Range: j.rng, Off: from, Data: buf[:m],
-		Lo: min(int(lo), m), Hi: min(int(lo)+body, m), Err: err}
+	m = max(m, 0)
+	bad := 0
+	var first error
+	for p := m; p < n; {
+		q := min(int((from+uint64(p)+PageSize)&^(PageSize-1)-from), n)
+		k, err := r.ReadAt(buf[p:q], int64(from)+int64(p))
+		if k < q-p {
+			clear(buf[p+max(k, 0) : q])
+			if p+k < c.Hi && q > c.Lo {
+				if err == nil || err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				if bad == 0 {
+					first = fmt.Errorf("reading offset 0x%x: %w", from+uint64(p+max(k, 0)), err)
+				}
+				bad++
+			}
+		}
+		p = q
+	}
+	if bad == 1 {
+		c.Err = first
+	} else if bad > 1 {
+		c.Err = fmt.Errorf("%w (and %d more unreadable pages up to offset 0x%x, zero-filled)", first, bad-1, j.end)
+	}
+	return c
 }
+
+// PageSize is the granularity at which unreadable parts are zero-filled.
+const PageSize = 4096

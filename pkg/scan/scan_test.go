@@ -135,19 +135,28 @@ func (e errReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestReadErrorReachesWork(t *testing.T) {
-	file := bytes.Repeat([]byte("x"), 1000)
-	v := addrspace.Whole(errReader{bytes.NewReader(file), 250}, 1000)
-	got := collect(t, v, Options{ChunkSize: 100})
+	file := bytes.Repeat([]byte("x"), 10000)
+	v := addrspace.Whole(errReader{bytes.NewReader(file), 5000}, 10000)
+	got := collect(t, v, Options{ChunkSize: 1000, Overlap: 4000, Lookbehind: 8})
 	if len(got) != 10 {
 		t.Fatalf("%d chunks, want 10", len(got))
 	}
 	for i, p := range got {
-		if (p.err != nil) != (i == 2) {
+		// Chunks 1 to 4 read the bad page (zero-filled) in their lookahead; only chunk 5
+		// holds it in its body and reports it.
+		if (p.err != nil) != (i == 5) {
 			t.Fatalf("chunk %d: err %v", i, p.err)
 		}
+		covers := p.off <= 5000 && 5000 < p.off+uint64(len(p.data))
+		for j, b := range p.data {
+			off := p.off + uint64(j)
+			if wantZero := covers && off >= 5000 && off < 8192; (b == 0) != wantZero {
+				t.Fatalf("chunk %d: byte at %d is %#x", i, off, b)
+			}
+		}
 	}
-	if p := got[2]; len(p.data) != 50 || p.hi != 50 || p.rangeEnd {
-		t.Fatalf("bad chunk: %d bytes, hi %d, range end %v", len(p.data), p.hi, p.rangeEnd)
+	if !got[9].rangeEnd {
+		t.Fatal("last chunk does not reach the range end")
 	}
 }
 
