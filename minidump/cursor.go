@@ -82,7 +82,27 @@ func (c *cursor) at() int64 { return c.off + int64(c.pos) }
 type fileReader struct {
 	r    io.ReaderAt
 	size int64
+	// budget bounds the bytes read for variable-length records (strings,
+	// CodeView records) over the whole file, so that many records pointing
+	// at the same long string cannot multiply the work.
+	budget *int64
 }
+
+// spend takes n bytes from the budget, reporting whether there were enough.
+func (f fileReader) spend(n uint64) bool {
+	if f.budget == nil {
+		return true
+	}
+	if uint64(*f.budget) < n {
+		return false
+	}
+	*f.budget -= int64(n)
+	return true
+}
+
+// errBudget is returned when a dump's strings add up to far more than the
+// file could hold.
+var errBudget = fmt.Errorf("variable-length records add up to more than the file could hold; the rest are not read")
 
 // read returns n bytes at off, failing (without allocating) when the range
 // is not inside the file.
@@ -118,6 +138,9 @@ func (f fileReader) minidumpString(rva uint32) (string, error) {
 	n := binary.LittleEndian.Uint32(b)
 	if n > maxString {
 		return "", &FormatError{Off: int64(rva), Msg: fmt.Sprintf("MINIDUMP_STRING length %d exceeds %d", n, maxString)}
+	}
+	if !f.spend(uint64(n)) {
+		return "", &FormatError{Off: int64(rva), Msg: "MINIDUMP_STRING", Err: errBudget}
 	}
 	b, err = f.read(int64(rva)+4, uint64(n&^1), "MINIDUMP_STRING")
 	if err != nil {

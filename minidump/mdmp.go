@@ -10,6 +10,7 @@ package minidump
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -200,9 +201,10 @@ type File struct {
 	// Vendor streams worth showing as text (Breakpad's Linux streams).
 	LinuxCmdLine string
 
-	fr     fileReader
-	as     *addrspace.Segmented
-	closer io.Closer
+	fr           fileReader
+	budgetWarned bool
+	as           *addrspace.Segmented
+	closer       io.Closer
 }
 
 // Format implements Dump.
@@ -257,7 +259,8 @@ const maxStreams = 1 << 16
 // (not a minidump, header or directory unreadable) returns a *FormatError;
 // problems in single streams are recorded in Warnings and the rest is kept.
 func NewFile(r io.ReaderAt, size int64) (*File, error) {
-	f := &File{fr: fileReader{r, size}}
+	budget := 4*size + 1<<20
+	f := &File{fr: fileReader{r: r, size: size, budget: &budget}}
 	c, err := f.fr.cursorAt(0, 32, "MINIDUMP_HEADER")
 	if err != nil {
 		return nil, err
@@ -309,6 +312,18 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	f.parseStreams()
 	f.buildSegments()
 	return f, nil
+}
+
+// warnErr records a failed read of a record; running out of the string
+// budget is said once.
+func (f *File) warnErr(off int64, what string, err error) {
+	if errors.Is(err, errBudget) {
+		if f.budgetWarned {
+			return
+		}
+		f.budgetWarned = true
+	}
+	f.warnf(off, "%s: %v", what, err)
 }
 
 // stream returns the first stream of type t, warning about duplicates.
@@ -415,7 +430,7 @@ func (f *File) parseSystemInfo(c *cursor) error {
 	if csdRva != 0 {
 		csd, err := f.fr.minidumpString(csdRva)
 		if err != nil {
-			f.warnf(int64(csdRva), "CSD version string: %v", err)
+			f.warnErr(int64(csdRva), "CSD version string", err)
 		}
 		s.CSDVersion = csd
 	}
@@ -625,7 +640,7 @@ func (f *File) parseThreadNames(c *cursor) error {
 		}
 		name, err := f.fr.minidumpString(uint32(rva))
 		if err != nil {
-			f.warnf(int64(rva), "thread %d name: %v", id, err)
+			f.warnErr(int64(rva), fmt.Sprintf("thread %d name", id), err)
 			continue
 		}
 		if t := f.threadByID(id); t != nil {
@@ -661,13 +676,13 @@ func (f *File) parseModuleList(c *cursor) error {
 		}
 		name, err := f.fr.minidumpString(nameRva)
 		if err != nil {
-			f.warnf(at, "module %d name: %v", i, err)
+			f.warnErr(at, fmt.Sprintf("module %d name", i), err)
 		}
 		m.Name = name
 		if cvSize > 0 {
 			cv, err := f.codeView(cvRva, cvSize)
 			if err != nil {
-				f.warnf(int64(cvRva), "module %d (%s) CodeView record: %v", i, m.Name, err)
+				f.warnErr(int64(cvRva), fmt.Sprintf("module %d (%s) CodeView record", i, short(m.Name)), err)
 			}
 			m.CodeView = cv
 		}
@@ -680,6 +695,9 @@ func (f *File) parseModuleList(c *cursor) error {
 func (f *File) codeView(rva, size uint32) (*CodeView, error) {
 	if size > maxString {
 		return nil, &FormatError{Off: int64(rva), Msg: fmt.Sprintf("record size %d too large", size)}
+	}
+	if !f.fr.spend(uint64(size)) {
+		return nil, &FormatError{Off: int64(rva), Msg: "CodeView record", Err: errBudget}
 	}
 	b, err := f.fr.read(int64(rva), uint64(size), "CodeView record")
 	if err != nil {
@@ -737,7 +755,7 @@ func (f *File) parseUnloadedModuleList(c *cursor) error {
 		}
 		name, nerr := f.fr.minidumpString(nameRva)
 		if nerr != nil {
-			f.warnf(int64(start)+c.off, "unloaded module %d name: %v", i, nerr)
+			f.warnErr(int64(start)+c.off, fmt.Sprintf("unloaded module %d name", i), nerr)
 		}
 		m.Name = name
 		f.Unloaded = append(f.Unloaded, m)
@@ -886,7 +904,7 @@ func (f *File) parseHandleData(c *cursor) error {
 		}
 		s, serr := f.fr.minidumpString(rva)
 		if serr != nil {
-			f.warnf(int64(rva), "handle name: %v", serr)
+			f.warnErr(int64(rva), "handle name", serr)
 		}
 		names[rva] = s
 		return s
@@ -965,6 +983,14 @@ func (f *File) buildSegments() {
 		ptr = f.Arch.PointerSize()
 	}
 	f.as = addrspace.NewSegmented(f.fr.r, ptr, segs)
+}
+
+// short cuts a name from the evidence for a warning.
+func short(s string) string {
+	if r := []rune(s); len(r) > 80 {
+		return string(r[:77]) + "..."
+	}
+	return s
 }
 
 // printable renders magic bytes for an error message.

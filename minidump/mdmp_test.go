@@ -2,6 +2,8 @@ package minidump
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -314,5 +316,63 @@ func TestAddressSpaceMatchesFile(t *testing.T) {
 				t.Errorf("read past 0x%x succeeded", m.VA+m.Size)
 			}
 		}
+	}
+}
+
+// TestAmplification builds a dump whose ModuleList entries all name the same
+// 64 KiB string: opening it must stay proportional to the file's size.
+func TestAmplification(t *testing.T) {
+	const n = 2000
+	hdr := make([]byte, 32+12)
+	le := binary.LittleEndian
+	le.PutUint32(hdr[0:], Signature)
+	le.PutUint32(hdr[4:], version)
+	le.PutUint32(hdr[8:], 1)
+	le.PutUint32(hdr[12:], 32)
+	le.PutUint32(hdr[32:], uint32(ModuleListStream))
+	listOff := uint32(len(hdr))
+	list := make([]byte, 4+n*108)
+	strOff := listOff + uint32(len(list))
+	le.PutUint32(list, n)
+	for i := 0; i < n; i++ {
+		e := list[4+i*108:]
+		le.PutUint64(e, uint64(i)<<16)
+		le.PutUint32(e[20:], strOff) // name
+		le.PutUint32(e[76:], 60000)  // CodeView size
+		le.PutUint32(e[80:], strOff) // CodeView rva
+	}
+	le.PutUint32(hdr[36:], uint32(len(list)))
+	le.PutUint32(hdr[40:], listOff)
+	str := make([]byte, 4+maxString)
+	le.PutUint32(str, maxString)
+	for i := 4; i < len(str); i += 2 {
+		str[i] = 'A'
+	}
+	data := append(append(hdr, list...), str...)
+	f, err := NewFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Modules) != n {
+		t.Fatalf("%d modules", len(f.Modules))
+	}
+	named := 0
+	for _, m := range f.Modules {
+		if m.Name != "" {
+			named++
+		}
+	}
+	// 4*size+1MiB of budget at 64 KiB (name) + 60000 (CodeView) a module.
+	if named == n || named == 0 {
+		t.Errorf("%d of %d modules named: the budget did not stop the repeats", named, n)
+	}
+	said := 0
+	for _, w := range f.Warnings {
+		if strings.Contains(w.Msg, "add up to more than the file") {
+			said++
+		}
+	}
+	if said != 1 {
+		t.Errorf("the budget was said %d times, want once", said)
 	}
 }

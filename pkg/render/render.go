@@ -41,6 +41,24 @@ func (h Hex) String() string { return "0x" + strconv.FormatUint(uint64(h), 16) }
 // MarshalJSON renders the number.
 func (h Hex) MarshalJSON() ([]byte, error) { return strconv.AppendUint(nil, uint64(h), 10), nil }
 
+// Meta is the provenance written with JSON output: which tool and version
+// produced the rows, from which inputs.
+type Meta struct {
+	Tool    string  `json:"tool"`
+	Version string  `json:"version"`
+	Command string  `json:"command"`
+	Inputs  []Input `json:"inputs"`
+}
+
+// Input is one evidence file: its path as given, size and SHA-256 (empty
+// when hashing was skipped).
+type Input struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"`
+	Format string `json:"format,omitempty"`
+}
+
 // Writer streams rows in one format. Table output is buffered until Close
 // so that columns can be aligned; the other formats stream.
 type Writer struct {
@@ -50,11 +68,19 @@ type Writer struct {
 	n      int
 	table  [][]string
 	csv    *csv.Writer
+	meta   *Meta
 	err    error
 }
 
 // NewWriter starts output with the given column keys.
 func NewWriter(w io.Writer, format Format, cols []string) (*Writer, error) {
+	return NewWriterMeta(w, format, cols, nil)
+}
+
+// NewWriterMeta is NewWriter with provenance: with JSON output and a non-nil
+// meta the rows are wrapped in an object {tool, version, command, inputs,
+// rows}. The other formats are plain row streams.
+func NewWriterMeta(w io.Writer, format Format, cols []string, meta *Meta) (*Writer, error) {
 	switch format {
 	case Table, JSON, JSONL, CSV:
 	case "":
@@ -62,12 +88,20 @@ func NewWriter(w io.Writer, format Format, cols []string) (*Writer, error) {
 	default:
 		return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 	}
-	rw := &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, cols: cols}
+	rw := &Writer{w: bufio.NewWriterSize(w, 64<<10), format: format, cols: cols, meta: meta}
 	switch format {
 	case CSV:
 		rw.csv = csv.NewWriter(rw.w)
 		rw.err = rw.csv.Write(cols)
 	case JSON:
+		if meta != nil {
+			b, err := json.Marshal(meta)
+			if err != nil {
+				return nil, err
+			}
+			rw.w.Write(b[:len(b)-1]) // leave the object open
+			rw.w.WriteString(`,"rows":`)
+		}
 		_, rw.err = rw.w.WriteString("[")
 	}
 	return rw, rw.err
@@ -131,7 +165,11 @@ func (rw *Writer) Close() error {
 		if rw.n > 0 {
 			rw.w.WriteString("\n")
 		}
-		rw.w.WriteString("]\n")
+		rw.w.WriteString("]")
+		if rw.meta != nil {
+			rw.w.WriteString("}")
+		}
+		rw.w.WriteString("\n")
 	}
 	if err := rw.w.Flush(); rw.err == nil {
 		rw.err = err

@@ -59,3 +59,25 @@ func TestEmptyJSON(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+func TestMetaEnvelope(t *testing.T) {
+	var b bytes.Buffer
+	w, err := NewWriterMeta(&b, JSON, []string{"pid"}, &Meta{Tool: "remnant", Version: "1", Command: "x",
+		Inputs: []Input{{Path: "a.dmp", Size: 3, SHA256: "ab"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(4)
+	w.Close()
+	var got struct {
+		Tool   string
+		Inputs []Input
+		Rows   []map[string]int
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, b.String())
+	}
+	if got.Tool != "remnant" || got.Inputs[0].SHA256 != "ab" || got.Rows[0]["pid"] != 4 {
+		t.Errorf("%+v", got)
+	}
+}
