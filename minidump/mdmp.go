@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -972,11 +973,39 @@ func (f *File) parseLinuxCmdLine(c *cursor) error {
 	return nil
 }
 
-// buildSegments makes the address space from the memory lists.
+// buildSegments makes the address space from the memory lists. Ranges whose
+// file bytes overlap bytes an earlier range already holds are dropped: sound
+// dumps never share file bytes between ranges, and a hostile one could
+// otherwise make its address space many times larger than the file.
 func (f *File) buildSegments() {
+	order := make([]int, len(f.Memory))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return f.Memory[order[a]].FileOff < f.Memory[order[b]].FileOff })
+	keep := make([]bool, len(f.Memory))
+	var end int64
+	dropped := 0
+	for _, i := range order {
+		m := f.Memory[i]
+		if m.Size == 0 {
+			continue
+		}
+		if m.FileOff < end {
+			dropped++
+			continue
+		}
+		keep[i] = true
+		end = m.FileOff + int64(m.Size)
+	}
+	if dropped > 0 {
+		f.warnf(-1, "%d memory ranges share file bytes with other ranges and were ignored", dropped)
+	}
 	segs := make([]addrspace.Segment, 0, len(f.Memory))
-	for _, m := range f.Memory {
-		segs = append(segs, addrspace.Segment{VA: m.VA, Size: m.Size, FileOff: uint64(m.FileOff)})
+	for i, m := range f.Memory {
+		if keep[i] {
+			segs = append(segs, addrspace.Segment{VA: m.VA, Size: m.Size, FileOff: uint64(m.FileOff)})
+		}
 	}
 	ptr := 8
 	if f.SystemInfo != nil {
