@@ -1,0 +1,203 @@
+package strings
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"sync"
+
+	"github.com/remnant-forensics/remnant/pkg/addrspace"
+	"github.com/remnant-forensics/remnant/pkg/scan"
+)
+
+// rec is a string found in a chunk. Its text is read from the chunk's data,
+// or, for a string that runs past the data, from the arena.
+type rec struct {
+	off   uint64
+	chars uint64 // length in characters
+	enc   Encoding
+	ext   bool // text in arena[text:text+tlen]
+	text  int
+	tlen  int
+}
+
+// chunkScan is one worker's state for one chunk.
+type chunkScan struct {
+	opt   *Options
+	r     io.ReaderAt
+	k     *kernel
+	c     *scan.Chunk
+	recs  [3][]rec // ASCII, UTF-16LE even, odd: each in offset order
+	arena []byte
+	more  []byte
+	errs  []error
+}
+
+func newChunkScan(opt *Options, r io.ReaderAt) *chunkScan {
+	return &chunkScan{opt: opt, r: r, k: newKernel(opt)}
+}
+
+// process finds the strings that start in the chunk's body.
+func (cs *chunkScan) process(ctx context.Context, c *scan.Chunk) {
+	cs.c = c
+	cs.arena = cs.arena[:0]
+	cs.errs = cs.errs[:0]
+	if c.Err != nil {
+		cs.errs = append(cs.errs, c.Err)
+	}
+	k := cs.k
+	k.reset()
+	final := c.AtRangeEnd()
+	k.scan(c.Data, c.Off, final)
+	lo, hi := c.BodyOff(), c.Off+uint64(c.Hi)
+	tracks := [3]*track{&k.a, &k.u[0], &k.u[1]}
+	for i, t := range tracks {
+		out := cs.recs[i][:0]
+		enc := UTF16LE
+		if i == 0 {
+			enc = ASCII
+		}
+		for _, r := range t.runs {
+			if r.start >= lo && r.start < hi {
+				out = append(out, rec{off: r.start, chars: (r.end - r.start) / t.stride, enc: enc})
+			}
+		}
+		if !final && t.active && t.start >= lo && t.start < hi {
+			if r, ok := cs.finish(ctx, t, enc); ok {
+				out = append(out, r)
+			}
+		}
+		cs.recs[i] = out
+	}
+}
+
+// finish follows a run that goes past the chunk's data by reading on, and
+// keeps its text in the arena.
+func (cs *chunkScan) finish(ctx context.Context, t *track, enc Encoding) (rec, bool) {
+	c := cs.c
+	end := c.Off + uint64(len(c.Data))
+	pos := end
+	if enc == UTF16LE && (end-t.start)&1 != 0 {
+		pos = end - 1 // the last unit straddles the data's end
+	}
+	r := rec{off: t.start, chars: (pos - t.start) / t.stride, enc: enc, ext: true, text: len(cs.arena)}
+	cs.arena = cs.appendChars(cs.arena, c.Data[t.start-c.Off:pos-c.Off], enc, 0)
+	if cs.more == nil {
+		cs.more = make([]byte, 64<<10)
+	}
+	table := &cs.k.cls.table
+	for ctx.Err() == nil {
+		n, err := c.ReadMore(cs.r, cs.more, pos)
+		b := cs.more[:n]
+		i := 0
+		if enc == ASCII {
+			for i < n && table[b[i]] {
+				i++
+			}
+		} else {
+			for i+1 < n && b[i+1] == 0 && table[b[i]] {
+				i += 2
+			}
+		}
+		cs.arena = cs.appendChars(cs.arena, b[:i], enc, r.chars)
+		r.chars += uint64(i) / t.stride
+		pos += uint64(i)
+		// A read error ends the run; the chunk that holds the bad bytes
+		// reports it.
+		if i < n-int(t.stride-1) || n < len(cs.more) || err != nil {
+			break
+		}
+	}
+	r.tlen = len(cs.arena) - r.text
+	return r, r.chars >= t.min
+}
+
+// appendChars appends the characters of raw (bytes, or UTF-16LE units with
+// zero high bytes) to dst, keeping at most MaxLen characters in all when
+// have characters were already kept.
+func (cs *chunkScan) appendChars(dst, raw []byte, enc Encoding, have uint64) []byte {
+	n := uint64(len(raw))
+	if enc == UTF16LE {
+		n /= 2
+	}
+	if m := uint64(cs.opt.MaxLen); m > 0 {
+		if have >= m {
+			return dst
+		}
+		n = min(n, m-have)
+	}
+	if enc == ASCII {
+		return append(dst, raw[:n]...)
+	}
+	return appendUTF16(dst, raw[:2*n])
+}
+
+// appendUTF16 appends the low bytes of the UTF-16LE units in raw.
+func appendUTF16(dst, raw []byte) []byte {
+	n := len(raw) / 2
+	l := len(dst)
+	if cap(dst)-l < n+8 {
+		dst = append(dst[:cap(dst)], make([]byte, n+8)...)
+	}
+	d := dst[:l+n+8]
+	i, j := 0, l
+	for ; i+8 <= len(raw); i, j = i+8, j+4 {
+		x := binary.LittleEndian.Uint64(raw[i:])
+		x = (x | x>>8) & 0x0000ffff0000ffff
+		x = (x | x>>16) & 0x00000000ffffffff
+		binary.LittleEndian.PutUint32(d[j:], uint32(x))
+	}
+	for ; i+1 < len(raw); i, j = i+2, j+1 {
+		d[j] = raw[i]
+	}
+	return d[:l+n]
+}
+
+// appendText appends the (possibly truncated) text of r.
+func (cs *chunkScan) appendText(dst []byte, r *rec) []byte {
+	if r.ext {
+		return append(dst, cs.arena[r.text:r.text+r.tlen]...)
+	}
+	i := r.off - cs.c.Off
+	if r.enc == ASCII {
+		return cs.appendChars(dst, cs.c.Data[i:i+r.chars], ASCII, 0)
+	}
+	return cs.appendChars(dst, cs.c.Data[i:i+2*r.chars], UTF16LE, 0)
+}
+
+// each calls fn for the chunk's strings in offset order (ASCII first at an
+// equal offset).
+func (cs *chunkScan) each(fn func(r *rec)) {
+	a, e, o := cs.recs[0], cs.recs[1], cs.recs[2]
+	for len(a)+len(e)+len(o) > 0 {
+		best := &a
+		if len(a) == 0 || (len(e) > 0 && e[0].off < a[0].off) {
+			best = &e
+		}
+		if len(o) > 0 && (len(*best) == 0 || o[0].off < (*best)[0].off) {
+			best = &o
+		}
+		fn(&(*best)[0])
+		*best = (*best)[1:]
+	}
+}
+
+// run scans the view with one chunkScan per busy worker; build turns a
+// scanned chunk into a result, deliver consumes results in order.
+func run[R interface{ readErrors() []error }](ctx context.Context, v addrspace.View, opt Options,
+	build func(cs *chunkScan) R, deliver func(R) error) error {
+	pool := sync.Pool{New: func() any { return newChunkScan(&opt, v.R) }}
+	return scan.Scan(ctx, v, opt.Scan, func(ctx context.Context, c *scan.Chunk) (R, error) {
+		cs := pool.Get().(*chunkScan)
+		defer pool.Put(cs)
+		cs.process(ctx, c)
+		return build(cs), ctx.Err()
+	}, func(r R) error {
+		if opt.ReadError != nil {
+			for _, err := range r.readErrors() {
+				opt.ReadError(err)
+			}
+		}
+		return deliver(r)
+	})
+}

@@ -1,0 +1,258 @@
+package strings
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// The kernel classifies 64 bytes at a time into two bit masks, printable
+// (P) and zero (Z), with SWAR arithmetic on 8-byte words, and finds runs in
+// the masks with bit tricks: a UTF-16LE character at offset i is P[i] &&
+// Z[i+1]. Runs are followed on three tracks: ASCII, and UTF-16LE at even and
+// at odd offsets (GNU strings -e l resumes one byte after a failed code unit,
+// so it finds runs at both alignments; runs of the two alignments never
+// overlap).
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+	// gather moves the top bit of each byte of (m>>7) into the top byte.
+	gather  = 0x0102040810204080
+	evenBit = 0x5555555555555555
+)
+
+// classifier computes printable and zero masks.
+type classifier struct {
+	// wsEnd is (0x80 - first byte past the low printable range)×lsb: the
+	// low range is 0x09 (tab) or 0x09..0x0d (all whitespace, -w).
+	wsEnd uint64
+	table [256]bool // printable bytes, for the scalar paths
+}
+
+func newClassifier(allWhitespace bool) classifier {
+	var c classifier
+	hi := byte(0x09)
+	if allWhitespace {
+		hi = 0x0d
+	}
+	c.wsEnd = (0x80 - uint64(hi) - 1) * lsb
+	for b := 0; b < 256; b++ {
+		c.table[b] = (b >= 0x20 && b <= 0x7e) || (b >= 0x09 && b <= int(hi))
+	}
+	return c
+}
+
+// word returns the printable and zero masks of the 8 bytes of w, one bit
+// per byte (bit i for byte i).
+func (c *classifier) word(w uint64) (p, z uint64) {
+	lo7 := w &^ msb
+	ge20 := lo7 + (0x80-0x20)*lsb
+	ge7f := lo7 + 0x01*lsb
+	ge09 := lo7 + (0x80-0x09)*lsb
+	geWs := lo7 + c.wsEnd
+	ge01 := lo7 + 0x7f*lsb
+	pm := ((ge20 &^ ge7f) | (ge09 &^ geWs)) & msb &^ w
+	zm := msb &^ (ge01 | w)
+	return ((pm >> 7) * gather) >> 56, ((zm >> 7) * gather) >> 56
+}
+
+// block returns the masks of the 64 bytes b[0:64].
+func (c *classifier) block(b []byte) (p, z uint64) {
+	_ = b[63]
+	for j := 0; j < 8; j++ {
+		pw, zw := c.word(binary.LittleEndian.Uint64(b[8*j:]))
+		p |= pw << (8 * j)
+		z |= zw << (8 * j)
+	}
+	return p, z
+}
+
+// track follows runs of one kind (ASCII bytes, or UTF-16LE units at one
+// alignment) across blocks.
+type track struct {
+	lane   uint64 // bits that are characters of this track: all, or every other
+	top    int    // highest lane bit
+	stride uint64 // bytes per character
+	min    uint64 // minimum run length in characters
+	shifts []uint // window steps: w &= w >> s for each s
+	active bool
+	start  uint64 // offset of the active run's first byte
+	runs   []span // runs found, in order
+}
+
+// span is a run of characters: bytes [start, end) of the view.
+type span struct{ start, end uint64 }
+
+func newTrack(stride, min int) track {
+	t := track{stride: uint64(stride), min: uint64(min), lane: ^uint64(0), top: 63}
+	if stride == 2 {
+		t.lane, t.top = evenBit, 62
+	}
+	// Bits i with characters i, i+s, ..., i+(min-1)s all set, by doubling.
+	if (min-1)*stride < 64 {
+		k := 1
+		for 2*k <= min {
+			t.shifts = append(t.shifts, uint(k*stride))
+			k *= 2
+		}
+		if k < min {
+			t.shifts = append(t.shifts, uint((min-k)*stride))
+		}
+	} else {
+		t.shifts = nil // no run of min characters fits in a block
+	}
+	return t
+}
+
+func (t *track) reset() {
+	t.active = false
+	t.runs = t.runs[:0]
+}
+
+func (t *track) emit(start, end uint64) {
+	if (end-start)/t.stride >= t.min {
+		t.runs = append(t.runs, span{start, end})
+	}
+}
+
+// close ends an active run at the end of the evidence.
+func (t *track) close(end uint64) {
+	if t.active {
+		t.emit(t.start, t.start+(end-t.start)/t.stride*t.stride)
+		t.active = false
+	}
+}
+
+// block follows the track through one block whose character mask is m
+// (lane bits only) and whose bit 0 is at offset base.
+func (t *track) block(m, base uint64) {
+	if t.active {
+		if m == t.lane {
+			return
+		}
+		e := bits.TrailingZeros64(^m & t.lane)
+		t.emit(t.start, base+uint64(e))
+		t.active = false
+		m &= ^uint64(0) << e
+	}
+	if m == 0 {
+		return
+	}
+	var w uint64
+	if t.shifts != nil || t.min <= 1 {
+		w = m
+		for _, s := range t.shifts {
+			w &= w >> s
+		}
+	}
+	for w != 0 {
+		s := bits.TrailingZeros64(w)
+		rest := ^(m >> s) & (t.lane >> s)
+		if rest == 0 {
+			t.active, t.start = true, base+uint64(s)
+			return
+		}
+		e := s + bits.TrailingZeros64(rest)
+		t.runs = append(t.runs, span{base + uint64(s), base + uint64(e)})
+		w &= ^uint64(0) << e
+		m &= ^uint64(0) << e
+	}
+	if m&(1<<t.top) != 0 {
+		s := 0
+		if z := ^m & t.lane; z != 0 {
+			s = 63 - bits.LeadingZeros64(z) + int(t.stride)
+		}
+		t.active, t.start = true, base+uint64(s)
+	}
+}
+
+// kernel scans buffers for the enabled tracks.
+type kernel struct {
+	cls        classifier
+	ascii, utf bool
+	a          track
+	u          [2]track // UTF-16LE runs starting at even, odd offsets
+	tail       [128]byte
+}
+
+func newKernel(opt *Options) *kernel {
+	k := &kernel{
+		cls:   newClassifier(opt.AllWhitespace),
+		ascii: opt.Encodings&ASCII != 0,
+		utf:   opt.Encodings&UTF16LE != 0,
+		a:     newTrack(1, opt.MinLen),
+	}
+	k.u[0] = newTrack(2, opt.MinLen)
+	k.u[1] = newTrack(2, opt.MinLen)
+	return k
+}
+
+func (k *kernel) reset() {
+	k.a.reset()
+	k.u[0].reset()
+	k.u[1].reset()
+}
+
+// scan follows all tracks through data, whose first byte is at offset off.
+// When final, data ends where the evidence ends and runs end there;
+// otherwise runs still going at the end are left active.
+func (k *kernel) scan(data []byte, off uint64, final bool) {
+	n := len(data) &^ 63
+	for i := 0; i < n; i += 64 {
+		b := data[i : i+64]
+		w := binary.LittleEndian.Uint64(b[0:]) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:]) |
+			binary.LittleEndian.Uint64(b[32:]) | binary.LittleEndian.Uint64(b[40:]) |
+			binary.LittleEndian.Uint64(b[48:]) | binary.LittleEndian.Uint64(b[56:])
+		if w == 0 && !k.a.active && !k.u[0].active && !k.u[1].active {
+			continue // zero block: no run starts, none going on
+		}
+		p, z := k.cls.block(b)
+		var zNext uint64
+		if i+64 < len(data) {
+			if data[i+64] == 0 {
+				zNext = 1
+			}
+		} else if !final {
+			zNext = 1 // unknown: let a run go on
+		}
+		k.masks(p, z, zNext, off+uint64(i))
+	}
+	if rest := len(data) - n; rest > 0 {
+		// Pad the tail: at the end of the evidence nothing is printable;
+		// otherwise everything could be, so that runs stay active.
+		b := k.tail[:64]
+		copy(b, data[n:])
+		for j := rest; j < 64; j++ {
+			b[j] = 1
+		}
+		p, z := k.cls.block(b)
+		var zNext uint64
+		if !final {
+			pad := ^uint64(0) << rest
+			p |= pad
+			z |= pad
+			zNext = 1
+		}
+		k.masks(p, z, zNext, off+uint64(n))
+	}
+	if final {
+		end := off + uint64(len(data))
+		k.a.close(end)
+		k.u[0].close(end)
+		k.u[1].close(end)
+	}
+}
+
+// masks feeds one block's masks to the tracks.
+func (k *kernel) masks(p, z, zNext, base uint64) {
+	if k.ascii {
+		k.a.block(p, base)
+	}
+	if k.utf {
+		u := p & (z>>1 | zNext<<63)
+		par := base & 1
+		k.u[par].block(u&evenBit, base)
+		k.u[par^1].block((u>>1)&evenBit, base+1)
+	}
+}

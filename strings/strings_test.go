@@ -1,0 +1,254 @@
+package strings
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/remnant-forensics/remnant/pkg/addrspace"
+	"github.com/remnant-forensics/remnant/pkg/scan"
+)
+
+// genMemory makes memory-like bytes: zero stretches, ASCII runs of every
+// length around the usual minimums, UTF-16LE runs at even and odd offsets,
+// whitespace, bytes >= 0x80 and random noise.
+func genMemory(rng *rand.Rand, n int) []byte {
+	b := make([]byte, 0, n+256)
+	printable := func() byte {
+		switch rng.IntN(20) {
+		case 0:
+			return '\t'
+		case 1:
+			return byte("\n\v\f\r"[rng.IntN(4)])
+		}
+		return byte(0x20 + rng.IntN(0x5f))
+	}
+	for len(b) < n {
+		switch rng.IntN(8) {
+		case 0:
+			b = append(b, make([]byte, rng.IntN(200))...)
+		case 1, 2:
+			for range rng.IntN(12) + rng.IntN(2)*rng.IntN(300) {
+				b = append(b, printable())
+			}
+		case 3, 4:
+			if rng.IntN(2) == 0 {
+				b = append(b, byte(rng.IntN(256)))
+			}
+			for range rng.IntN(12) + rng.IntN(2)*rng.IntN(300) {
+				b = append(b, printable(), 0)
+			}
+		case 5:
+			for range rng.IntN(40) {
+				b = append(b, byte(rng.IntN(256)))
+			}
+		case 6:
+			b = append(b, byte(0x7f+rng.IntN(0x81)))
+		case 7:
+			b = append(b, 0)
+		}
+	}
+	return b[:n]
+}
+
+func TestTinyExamples(t *testing.T) {
+	data := []byte("xyzA\x00B\x00C\x00D\x00\x01abc\tde\nfgh\x7fijkl\x80mnop")
+	// Expected lines checked by hand against GNU strings 2.40:
+	// strings -a -t d (ASCII) and strings -a -e l -t d (UTF-16LE).
+	want := []found{
+		{0, ASCII, "xyzA"}, {3, UTF16LE, "ABCD"}, {12, ASCII, "abc\tde"},
+		{23, ASCII, "ijkl"}, {28, ASCII, "mnop"},
+	}
+	diff(t, "default", collect(t, view(data), Options{}), want)
+	diff(t, "reference", referenceView(view(data), data, Options{}), want)
+}
+
+// TestAgainstReference compares the parallel scan with the one-character-at-
+// a-time reference on generated memory, for many chunk sizes (so that runs
+// straddle chunk edges, lookahead ends and continuation reads) and options.
+func TestAgainstReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := genMemory(rng, 200_000)
+	v := view(data)
+	for _, o := range []Options{
+		{},
+		{MinLen: 1},
+		{MinLen: 2, AllWhitespace: true},
+		{MinLen: 3, Encodings: UTF16LE},
+		{MinLen: 5, Encodings: ASCII},
+		{MinLen: 8, MaxLen: 10},
+		{MinLen: 33},
+		{MinLen: 40, AllWhitespace: true},
+		{MinLen: 70},
+	} {
+		want := referenceView(v, data, o)
+		for _, sc := range []scan.Options{
+			{},
+			{ChunkSize: 64, Overlap: 2, Workers: 3},
+			{ChunkSize: 100, Overlap: 7, Workers: 2},
+			{ChunkSize: 1000, Overlap: 64, Workers: 4},
+			{ChunkSize: 4097, Overlap: 128},
+		} {
+			opt := o
+			opt.Scan = sc
+			diff(t, fmt.Sprintf("%+v", opt), collect(t, v, opt), want)
+		}
+	}
+}
+
+// TestPathological checks inputs that are one huge run, no run at all, or a
+// run boundary every byte, with small chunks.
+func TestPathological(t *testing.T) {
+	const n = 50_000
+	inputs := map[string][]byte{
+		"all printable": bytes.Repeat([]byte("a"), n),
+		"all zero":      make([]byte, n),
+		"all 0xff":      bytes.Repeat([]byte{0xff}, n),
+		"utf16 even":    bytes.Repeat([]byte("a\x00"), n/2),
+		"utf16 odd":     append([]byte{0x80}, bytes.Repeat([]byte("a\x00"), n/2)...),
+		"alternating":   bytes.Repeat([]byte("a\x01"), n/2),
+		"pairs":         bytes.Repeat([]byte("ab\x01"), n/3),
+		"quads":         bytes.Repeat([]byte("abcd\x00"), n/5),
+		"utf16 quads":   bytes.Repeat([]byte("a\x00b\x00c\x00d\x00\x00\x00"), n/10),
+		"utf16 shifts":  bytes.Repeat([]byte("a\x00b\x00c\x00d\x00\x01"), n/9),
+		"tabs":          bytes.Repeat([]byte("\t"), n),
+		"all ascii":     allBytes(n, 0x80),
+		"all bytes":     allBytes(n, 0x100),
+	}
+	for name, data := range inputs {
+		for _, o := range []Options{{}, {MinLen: 1}, {MinLen: 5, MaxLen: 3}, {MinLen: 100, AllWhitespace: true}} {
+			want := referenceView(view(data), data, o)
+			for _, sc := range []scan.Options{{}, {ChunkSize: 64, Overlap: 2}, {ChunkSize: 999, Overlap: 10, Workers: 3}} {
+				opt := o
+				opt.Scan = sc
+				diff(t, fmt.Sprintf("%s %+v", name, opt), collect(t, view(data), opt), want)
+			}
+		}
+	}
+}
+
+func allBytes(n, mod int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i % mod)
+	}
+	return b
+}
+
+// TestRangesAreSeparate checks that a string never spans two data ranges,
+// even adjacent ones, and that gaps are not read.
+func TestRangesAreSeparate(t *testing.T) {
+	data := bytes.Repeat([]byte("abcdefgh"), 100)
+	v := addrspace.View{R: bytes.NewReader(data), Size: int64(len(data)), Data: []addrspace.Range{
+		{Start: 2, Size: 10}, {Start: 12, Size: 3}, {Start: 15, Size: 100}, {Start: 200, Size: 5000},
+	}}
+	want := []found{{2, ASCII, "cdefghabcd"}, {15, ASCII, string(data[15:115])}, {200, ASCII, string(data[200:])}}
+	for _, sc := range []scan.Options{{}, {ChunkSize: 7, Overlap: 2}} {
+		diff(t, "ranges", collect(t, v, Options{Scan: sc}), want)
+	}
+	diff(t, "reference", referenceView(v, data, Options{}), want)
+}
+
+// failAt fails every read that touches offset bad.
+type failAt struct {
+	data []byte
+	bad  int64
+}
+
+func (f failAt) ReadAt(p []byte, off int64) (int, error) {
+	if off <= f.bad && f.bad < off+int64(len(p)) {
+		return copy(p, f.data[off:f.bad]), errors.New("bad sector")
+	}
+	return bytes.NewReader(f.data).ReadAt(p, off)
+}
+
+func TestReadErrorsAreReported(t *testing.T) {
+	data := bytes.Repeat([]byte("abcdefg\x00"), 2000)
+	v := addrspace.Whole(failAt{data, 5000}, int64(len(data)))
+	var errs []error
+	got := map[found]bool{}
+	err := Scan(context.Background(), v, Options{ReadError: func(err error) { errs = append(errs, err) }, Scan: scan.Options{ChunkSize: 1024}},
+		func(s String) error {
+			got[found{s.Off, s.Enc, string(s.Text)}] = true
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 {
+		t.Fatalf("%d read errors reported, want 1: %v", len(errs), errs)
+	}
+	// The chunk whose body holds the bad offset (4096..5120) sees zeros from
+	// there to the end of the page; every string elsewhere is found.
+	for off := 0; off < len(data); off += 8 {
+		want := off+7 <= 5000 || off >= 5120
+		if f := (found{uint64(off), ASCII, "abcdefg"}); got[f] != want {
+			t.Errorf("string at %d: found %v, want %v", off, got[f], want)
+		}
+	}
+}
+
+func TestCancel(t *testing.T) {
+	data := bytes.Repeat([]byte("abcd\x00"), 100_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := Scan(ctx, view(data), Options{Scan: scan.Options{ChunkSize: 4096}}, func(String) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v after %d strings", err, n)
+	}
+}
+
+func TestAllIterator(t *testing.T) {
+	data := []byte("hello\x00w\x00o\x00r\x00l\x00d\x00\x00\x00again")
+	var got []found
+	for s, err := range All(context.Background(), view(data), Options{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, found{s.Off, s.Enc, string(s.Text)})
+		if len(got) == 2 {
+			break
+		}
+	}
+	// "o\x00" at offset 4 is the first UTF-16LE character.
+	diff(t, "All", got, []found{{0, ASCII, "hello"}, {4, UTF16LE, "oworld"}})
+}
+
+func TestWriteText(t *testing.T) {
+	data := append(bytes.Repeat([]byte{0}, 1234567), []byte("xyzA\x00B\x00C\x00D\x00")...)
+	for radix, want := range map[byte]string{
+		'd': "1234567 ascii   xyzA\n1234570 utf16le ABCD\n",
+		'x': " 12d687 ascii   xyzA\n 12d68a utf16le ABCD\n",
+		'o': "4553207 ascii   xyzA\n4553212 utf16le ABCD\n",
+	} {
+		var buf bytes.Buffer
+		if err := WriteText(context.Background(), view(data), Options{}, &buf, radix); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != want {
+			t.Errorf("radix %c: got %q, want %q", radix, buf.String(), want)
+		}
+	}
+	if err := WriteText(context.Background(), view(data), Options{}, &bytes.Buffer{}, 'q'); err == nil {
+		t.Error("radix q accepted")
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, o := range []Options{{MinLen: -1}, {Encodings: 4}} {
+		if err := Scan(context.Background(), view(nil), o, func(String) error { return nil }); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+	if _, err := ParseEncoding("ebcdic"); err == nil {
+		t.Error("ebcdic accepted")
+	}
+}
