@@ -1,7 +1,7 @@
 package strings
 
 import (
-		"bytes"
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
