@@ -107,6 +107,9 @@ func NewSegmented(r io.ReaderAt, ptrSize int, segs []Segment) *Segmented {
 // PointerSize implements AddressSpace.
 func (s *Segmented) PointerSize() int { return s.ptr }
 
+// ReaderAt returns the file the segments point into.
+func (s *Segmented) ReaderAt() io.ReaderAt { return s.r }
+
 // Segments returns the segments in VA order.
 func (s *Segmented) Segments() []Segment { return s.segs }
 
