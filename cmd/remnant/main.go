@@ -44,6 +44,7 @@ type CLI struct {
 	Threads ThreadsCmd `cmd:"" help:"Threads with TEB, stack and times."`
 	Memmap  MemmapCmd  `cmd:"" help:"Memory ranges in the evidence, with state, protection and type where known."`
 	Handles HandlesCmd `cmd:"" help:"Handles recorded in a minidump's HandleData stream."`
+	Strings StringsCmd `cmd:"" help:"Printable ASCII and UTF-16LE strings, with the virtual address and module or region that holds each."`
 }
 
 // Env is what a running command writes to and how it reports warnings.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/remnant-forensics/remnant/pkg/render"
+	"github.com/remnant-forensics/remnant/pkg/scan"
+	rstrings "github.com/remnant-forensics/remnant/strings"
+)
+
+// StringsCmd prints the printable ASCII and UTF-16LE strings of evidence.
+type StringsCmd struct {
+	File          string `arg:"" name:"file" help:"Evidence file: a process dump (its captured memory is scanned) or any file."`
+	MinLen        int    `short:"n" name:"bytes" default:"4" help:"Minimum string length in characters."`
+	Encoding      string `short:"e" enum:"ascii,utf16le,both,s,l" default:"both" help:"Encodings: ascii, utf16le or both (GNU's s and l are accepted)."`
+	Radix         string `short:"t" enum:"d,x,o" default:"d" help:"Radix of the offsets in text output: d, x or o."`
+	AllWhitespace bool   `short:"w" help:"Count all whitespace (\\n \\v \\f \\r) as printable, as GNU strings -w."`
+	MaxLen        int    `name:"max-len" help:"Print at most this many characters of each string (0: all)."`
+	Raw           bool   `help:"Scan the file as bytes, headers included, instead of a dump's captured memory."`
+	Workers       int    `short:"j" help:"Number of scanning goroutines (0: one per CPU)."`
+}
+
+// Run implements the command.
+func (c *StringsCmd) Run(e *Env) error {
+	enc, err := rstrings.ParseEncoding(c.Encoding)
+	if err != nil {
+		return usageError{err}
+	}
+	if c.MinLen < 1 {
+		return usageError{fmt.Errorf("-n %d: the minimum length must be at least 1", c.MinLen)}
+	}
+	t, err := openScanTarget(c.File, c.Raw)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opt := rstrings.Options{
+		MinLen:        c.MinLen,
+		Encodings:     enc,
+		AllWhitespace: c.AllWhitespace,
+		MaxLen:        c.MaxLen,
+		Scan:          scan.Options{Workers: c.Workers},
+		ReadError:     func(err error) { e.Warn(c.File, err.Error()) },
+	}
+	if bar := c.progress(e, t); bar != nil {
+		defer bar.Finish()
+		opt.Scan.Progress = func(done, _ uint64) { bar.Set64(int64(done)) }
+	}
+
+	if render.Format(e.Format) == render.Table || e.Format == "" {
+		return rstrings.WriteText(ctx, t.View, opt, e.Stdout, c.Radix[0])
+	}
+	cols := []string{"offset", "encoding", "text"}
+	if t.Attr != nil {
+		cols = append(cols, "va", "module", "region", "pid")
+	}
+	w, err := e.Rows(cols...)
+	if err != nil {
+		return err
+	}
+	err = rstrings.Scan(ctx, t.View, opt, func(s rstrings.String) error {
+		text := string(s.Text)
+		if t.Attr == nil {
+			return w.Write(render.Hex(s.Off), s.Enc.String(), text)
+		}
+		locs := t.Attr.Locate(s.Off)
+		if len(locs) == 0 {
+			return w.Write(render.Hex(s.Off), s.Enc.String(), text, nil, nil, nil, nil)
+		}
+		for _, l := range locs {
+			var pid any
+			if l.PID != 0 {
+				pid = l.PID
+			}
+			if err := w.Write(render.Hex(s.Off), s.Enc.String(), text, render.Hex(l.VA), orNil(l.Module), orNil(l.Region), pid); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// progress returns a byte progress bar on stderr, or nil when stderr is not
+// a terminal or progress is turned off.
+func (c *StringsCmd) progress(e *Env, t *scanTarget) *progressbar.ProgressBar {
+	f, ok := e.Stderr.(*os.File)
+	if e.NoProgress || !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(int64(scan.Total(t.View)),
+		progressbar.OptionSetWriter(f),
+		progressbar.OptionSetDescription("strings"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// orNil makes an unknown (empty) name a null cell.
+func orNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
