@@ -62,6 +62,25 @@ func (l *Layout) PointerSize() int {
 	return 4
 }
 
+// extent is the number of bytes from the start of an EPROCESS that hold
+// every field the layout names.
+func (l *Layout) extent() int {
+	end := l.KProcessSize
+	for _, f := range []struct{ off, size int }{
+		{l.DirectoryTableBase, 8}, {l.UniqueProcessId, 8}, {l.ActiveProcessLinks, 16}, {l.InheritedFromUniqueProcessId, 8},
+		{l.ImageFileName, 16}, {l.CreateTime, 8}, {l.ExitTime, 8}, {l.ExitStatus, 4}, {l.Peb, 8}, {l.ObjectTable, 8},
+		{l.Wow64Process, 8}, {l.ThreadListHead, 16}, {l.ActiveThreads, 4}, {l.Session, 8}, {l.SessionId, 4},
+	} {
+		if f.off >= 0 && f.off+f.size > end {
+			end = f.off + f.size
+		}
+	}
+	if end > 0x1000 {
+		end = 0x1000
+	}
+	return end
+}
+
 func (l *Layout) String() string { return l.Version + " " + l.Arch }
 
 var allLayouts = mustLayouts()
