@@ -318,4 +318,3 @@ func readUnicodeString(as addrspace.AddressSpace, va uint64) (string, error) {
 	}
 	return utf16z(append(b, 0, 0)), nil
 }
-

@@ -120,7 +120,7 @@ func checkISF(t *testing.T, f, guid string, readme []byte) {
 			t.Errorf("%s: not in the README", guid)
 			return
 		}
-		isf := readISF(t, f)
+		isf := cachedISF(t, guid)
 		ep := isf.UserTypes["_EPROCESS"].Fields
 		off := func(st, name string) int {
 			fl, ok := isf.UserTypes[st].Fields[name]
