@@ -1,0 +1,248 @@
+package carve
+
+import (
+	"fmt"
+	"math/bits"
+)
+
+// The prefilter finds every anchor of every carver in one pass. Each anchor
+// is a short sequence of byte classes; one of its positions, the rarest
+// according to byteCost, is its trigger. The scan loop tests each byte of
+// the chunk against a 256-entry table of trigger bytes, then the following
+// byte against a table of the pairs that can follow a trigger (the next
+// character of some anchor in ASCII form, or 0 in UTF-16 and cell form),
+// and only then verifies the anchors that own the trigger, in each form, at
+// the start the trigger implies.
+
+// bset is a set of bytes.
+type bset [4]uint64
+
+func (s *bset) add(b byte)      { s[b>>6] |= 1 << (b & 63) }
+func (s *bset) has(b byte) bool { return s[b>>6]&(1<<(b&63)) != 0 }
+func (s *bset) count() (n int) {
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+type compiledAnchor struct {
+	classes []bset
+	forms   Forms
+	raw     bool
+	carver  int // index in the scanner's carvers
+	index   int // index in the carver's Spec.Anchors
+	trig    int // trigger position
+}
+
+func compileAnchor(a Anchor, carver int) (compiledAnchor, error) {
+	ca := compiledAnchor{forms: a.Forms, raw: a.Raw, carver: carver}
+	p := a.Pattern
+	for i := 0; i < len(p); i++ {
+		var s bset
+		c := p[i]
+		if c == '\\' && i+1 < len(p) {
+			i++
+			switch p[i] {
+			case 'd':
+				for b := byte('0'); b <= '9'; b++ {
+					s.add(b)
+				}
+			case 'a', 'w':
+				for b := byte('a'); b <= 'z'; b++ {
+					s.add(b)
+					s.add(b - 32)
+				}
+				if p[i] == 'w' {
+					for b := byte('0'); b <= '9'; b++ {
+						s.add(b)
+					}
+					s.add('_')
+					s.add('-')
+				}
+			case 's':
+				s.add(' ')
+				s.add('\t')
+			case '\\':
+				s.add('\\')
+			default:
+				return ca, fmt.Errorf("anchor %q: unknown escape \\%c", p, p[i])
+			}
+		} else {
+			s.add(c)
+			if a.Fold && (c|32) >= 'a' && (c|32) <= 'z' {
+				s.add(c ^ 32)
+			}
+		}
+		if !a.Raw && s.has(0) {
+			return ca, fmt.Errorf("anchor %q: a text anchor cannot hold NUL", p)
+		}
+		ca.classes = append(ca.classes, s)
+	}
+	if len(ca.classes) == 0 {
+		return ca, fmt.Errorf("empty anchor")
+	}
+	if !a.Raw && a.Forms == 0 {
+		return ca, fmt.Errorf("anchor %q: no forms", p)
+	}
+	return ca, nil
+}
+
+// byteCost is -log2 of each byte's frequency in a sample of process memory
+// and executables (Wine process dumps, Linux shared libraries), rounded.
+var byteCost = [256]uint8{
+	1, 6, 6, 7, 7, 7, 6, 9, 6, 9, 9, 9, 9, 9, 9, 6, 8, 9, 9, 10, 9, 10, 10, 10, 8, 10, 10, 10, 9, 10, 10, 8,
+	8, 10, 10, 10, 7, 10, 10, 10, 9, 9, 10, 10, 10, 10, 9, 10, 8, 8, 9, 10, 9, 9, 10, 10, 9, 8, 10, 10, 10, 10, 10, 8,
+	8, 7, 9, 9, 7, 7, 9, 9, 6, 7, 10, 9, 7, 9, 8, 9, 8, 10, 9, 8, 9, 9, 9, 10, 9, 10, 9, 10, 9, 10, 10, 7,
+	9, 7, 9, 8, 8, 7, 7, 9, 9, 8, 10, 10, 7, 8, 8, 7, 8, 11, 7, 8, 7, 8, 9, 10, 9, 9, 10, 10, 9, 10, 10, 10,
+	9, 10, 11, 8, 8, 8, 11, 11, 9, 6, 11, 7, 10, 8, 11, 11, 9, 10, 11, 11, 10, 11, 11, 11, 10, 11, 11, 11, 11, 11, 11, 10,
+	9, 11, 11, 11, 11, 11, 11, 11, 10, 11, 11, 11, 10, 11, 9, 11, 10, 11, 11, 10, 10, 11, 10, 10, 9, 10, 10, 11, 10, 11, 10, 11,
+	8, 8, 9, 9, 9, 9, 9, 8, 9, 9, 10, 10, 10, 10, 10, 10, 9, 10, 10, 10, 11, 10, 10, 10, 8, 10, 10, 10, 9, 9, 9, 9,
+	9, 10, 10, 10, 10, 10, 10, 10, 8, 9, 10, 9, 10, 10, 10, 10, 9, 10, 10, 10, 11, 10, 9, 10, 9, 10, 10, 10, 10, 9, 9, 6,
+}
+
+// classFreq estimates how often a byte of class s occurs (in 2^-20 units).
+func classFreq(s *bset) uint64 {
+	var f uint64
+	for b := 0; b < 256; b++ {
+		if s.has(byte(b)) {
+			f += 1 << (20 - min(20, byteCost[b]))
+		}
+	}
+	return f
+}
+
+type ref struct {
+	anchor int32
+	k      int32 // trigger position in the anchor
+}
+
+type matcher struct {
+	anchors []compiledAnchor
+	trig    [256]bool
+	refs    [256][]ref
+	next    [1 << 16 / 64]uint64 // pairs (trigger, following byte) worth verifying
+	anyNext [256]bool            // trigger byte whose following byte is not checked
+}
+
+func newMatcher(anchors []compiledAnchor) *matcher {
+	m := &matcher{anchors: anchors}
+	for ai := range m.anchors {
+		a := &m.anchors[ai]
+		// The trigger is the rarest position, preferring one that is not
+		// last so that the following byte can be checked too.
+		best, bestF := -1, uint64(0)
+		for k := range a.classes {
+			f := classFreq(&a.classes[k])
+			if k == len(a.classes)-1 && len(a.classes) > 1 {
+				f *= 4
+			}
+			if best < 0 || f < bestF {
+				best, bestF = k, f
+			}
+		}
+		a.trig = best
+		last := best == len(a.classes)-1
+		for b := 0; b < 256; b++ {
+			if !a.classes[best].has(byte(b)) {
+				continue
+			}
+			m.trig[b] = true
+			m.refs[b] = append(m.refs[b], ref{int32(ai), int32(best)})
+			if last {
+				m.anyNext[b] = true
+				continue
+			}
+			if a.raw || a.forms&FormASCII != 0 {
+				for n := 0; n < 256; n++ {
+					if a.classes[best+1].has(byte(n)) {
+						m.setNext(byte(b), byte(n))
+					}
+				}
+			}
+			if !a.raw && a.forms&(FormUTF16|FormCells) != 0 {
+				m.setNext(byte(b), 0)
+			}
+		}
+	}
+	return m
+}
+
+func (m *matcher) setNext(b, n byte) {
+	i := uint(b)<<8 | uint(n)
+	m.next[i>>6] |= 1 << (i & 63)
+}
+
+type hit struct {
+	pos    int // index of the anchor's first byte
+	anchor int32
+	enc    Encoding
+}
+
+// find appends the anchors whose first byte lies in data[from:to] (and
+// that fit in data) to hits.
+func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
+	to = min(to, len(data))
+	for i := from; i < to; i++ {
+		c := data[i]
+		if !m.trig[c] {
+			continue
+		}
+		if i+1 < len(data) && !m.anyNext[c] {
+			p := uint(c)<<8 | uint(data[i+1])
+			if m.next[p>>6]&(1<<(p&63)) == 0 {
+				continue
+			}
+		}
+		hits = m.verify(data, from, i, hits)
+	}
+	return hits
+}
+
+// verify checks the anchors triggered by data[i].
+func (m *matcher) verify(data []byte, from, i int, hits []hit) []hit {
+	for _, r := range m.refs[data[i]] {
+		a := &m.anchors[r.anchor]
+		n, k := len(a.classes), int(r.k)
+		if a.raw {
+			if s := i - k; s >= from && s+n <= len(data) && matchAt(data, s, 1, a.classes, false) {
+				hits = append(hits, hit{s, r.anchor, Binary})
+			}
+			continue
+		}
+		if a.forms&FormASCII != 0 {
+			if s := i - k; s >= from && s+n <= len(data) && matchAt(data, s, 1, a.classes, false) {
+				hits = append(hits, hit{s, r.anchor, ASCII})
+			}
+		}
+		if i+1 >= len(data) || data[i+1] != 0 {
+			continue
+		}
+		if a.forms&FormUTF16 != 0 {
+			if s := i - 2*k; s >= from && s+2*n <= len(data) && matchAt(data, s, 2, a.classes, true) {
+				hits = append(hits, hit{s, r.anchor, UTF16LE})
+			}
+		}
+		if a.forms&FormCells != 0 {
+			if s := i - 4*k; s >= from && s+4*n-2 <= len(data) && matchAt(data, s, 4, a.classes, true) {
+				hits = append(hits, hit{s, r.anchor, Cells})
+			}
+		}
+	}
+	return hits
+}
+
+// matchAt reports whether the classes match data at s with the given
+// stride; with wide, the byte after each character must be 0.
+func matchAt(data []byte, s, stride int, classes []bset, wide bool) bool {
+	for j := range classes {
+		p := s + j*stride
+		if !classes[j].has(data[p]) {
+			return false
+		}
+		if wide && data[p+1] != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,273 @@
+package carve
+
+import (
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Text is the text around a candidate, one byte per character: the chunk's
+// own bytes for ASCII (no copy), a narrowed copy for UTF-16LE and console
+// cells. Characters beyond Latin-1 are stored as '?' in B and kept aside so
+// that String returns them.
+type Text struct {
+	// B holds the characters; B[At] is the anchor's first character.
+	B  []byte
+	At int
+
+	start  int // index in the chunk of B[0]
+	stride int
+	enc    Encoding
+	wide   []wideChar // characters beyond Latin-1, by index in the run
+	woff   int        // index in the run of B[0]
+	valid  bool
+}
+
+type wideChar struct {
+	i int
+	r rune
+}
+
+// Raw returns the index in the chunk of character i (i may be len(B)).
+func (t *Text) Raw(i int) int { return t.start + i*t.stride }
+
+// String returns characters [i, j) as UTF-8.
+func (t *Text) String(i, j int) string {
+	i, j = max(i, 0), min(j, len(t.B))
+	if i >= j {
+		return ""
+	}
+	s := t.B[i:j]
+	if t.enc == ASCII {
+		if utf8.Valid(s) {
+			return string(s)
+		}
+		return latin1(s)
+	}
+	if len(t.wide) == 0 {
+		return latin1(s)
+	}
+	var b strings.Builder
+	w := sort.Search(len(t.wide), func(n int) bool { return t.wide[n].i >= i+t.woff })
+	for k := i; k < j; k++ {
+		if w < len(t.wide) && t.wide[w].i == k+t.woff {
+			b.WriteRune(t.wide[w].r)
+			w++
+			continue
+		}
+		b.WriteRune(rune(t.B[k]))
+	}
+	return b.String()
+}
+
+func latin1(s []byte) string {
+	ascii := true
+	for _, c := range s {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return string(s)
+	}
+	r := make([]rune, len(s))
+	for i, c := range s {
+		r[i] = rune(c)
+	}
+	return string(r)
+}
+
+// isTextByte reports whether b can be part of text in one-byte form.
+func isTextByte(b byte) bool {
+	return b >= 0x20 && b != 0x7f || b == '\t' || b == '\n' || b == '\r'
+}
+
+// isTextUnit reports whether a UTF-16 code unit can be part of text:
+// Latin-1 text, Latin extended to Arabic, general punctuation, box drawing.
+func isTextUnit(u uint16) bool {
+	switch {
+	case u < 0x100:
+		return isTextByte(byte(u)) && (u < 0x80 || u >= 0xa0)
+	case u < 0x800, u >= 0x2000 && u < 0x2070, u >= 0x2500 && u < 0x2580:
+		return true
+	}
+	return false
+}
+
+// run is a maximal run of text characters in one encoding and phase,
+// narrowed once per chunk (for ASCII, the chunk's own bytes).
+type run struct {
+	from, to int // chunk indexes: [from, to)
+	stride   int
+	enc      Encoding
+	b        []byte
+	wide     []wideChar // indexes into b
+}
+
+// runAt returns the run of text that holds chunk index at, from the cache
+// when a previous candidate of the chunk lies in the same run.
+func (in *Input) runAt(at int, enc Encoding) *run {
+	if enc == Binary {
+		enc = ASCII
+	}
+	st := enc.Stride()
+	slot := &in.runs[int(enc)*4+at%st]
+	if slot.b != nil && slot.enc == enc && at >= slot.from && at < slot.to {
+		return slot
+	}
+	data := in.Data
+	slot.enc, slot.stride, slot.wide = enc, st, slot.wide[:0]
+	if enc == ASCII {
+		from, to := at, at
+		for from > 0 && isTextByte(data[from-1]) {
+			from--
+		}
+		for to < len(data) && isTextByte(data[to]) {
+			to++
+		}
+		slot.from, slot.to, slot.b = from, max(to, at+1), data[from:max(to, at+1)]
+		return slot
+	}
+	unit := func(p int) uint16 { return uint16(data[p]) | uint16(data[p+1])<<8 }
+	from := at
+	for from-st >= 0 && isTextUnit(unit(from-st)) {
+		from -= st
+	}
+	to := at
+	for to+2 <= len(data) && isTextUnit(unit(to)) {
+		to += st
+	}
+	if to == at {
+		to = at + st
+	}
+	b := slot.b[:0]
+	for p := from; p < to && p+2 <= len(data); p += st {
+		u := unit(p)
+		if u >= 0x100 {
+			slot.wide = append(slot.wide, wideChar{len(b), rune(u)})
+			u = '?'
+		}
+		b = append(b, byte(u))
+	}
+	if enc == Cells {
+		breakRows(b)
+	}
+	slot.from, slot.to, slot.b = from, from+len(b)*st, b
+	return slot
+}
+
+func (t *Text) build(in *Input, back, fwd int) {
+	r := in.runAt(in.At, in.Enc)
+	st := r.stride
+	ai := (in.At - r.from) / st
+	i := max(0, ai-back)
+	j := min(len(r.b), ai+fwd)
+	t.valid, t.enc, t.stride = true, r.enc, st
+	t.B, t.At, t.start = r.b[i:j], ai-i, r.from+i*st
+	t.wide, t.woff = r.wide, i
+}
+
+// consoleWidths are the screen widths tried for console cells, smallest
+// first: choosing a divisor of the real width only adds breaks in padding.
+var consoleWidths = []int{80, 90, 100, 120, 132, 140, 150, 160, 200, 240, 250, 300}
+
+// breakRows turns console rows into lines in place: screen rows have no
+// line ends, only padding, so the last cell of each row, when it is a
+// space, becomes '\n' (a full row continues on the next, as the console
+// shows it). The width and the position of the rows are found from the
+// lines that start after long padding; without enough of them, the first
+// space of each run of 24 or more spaces becomes the line end.
+func breakRows(b []byte) {
+	var starts []int
+	run := 0
+	for i, c := range b {
+		if c == ' ' {
+			run++
+			continue
+		}
+		if run >= 8 {
+			starts = append(starts, i)
+		}
+		run = 0
+	}
+	bestW, bestR, bestN := 0, 0, 1
+	counts := make(map[int]int)
+	for _, w := range consoleWidths {
+		clear(counts)
+		for _, s := range starts {
+			r := s % w
+			counts[r]++
+			if n := counts[r]; n > bestN {
+				bestW, bestR, bestN = w, r, n
+			}
+		}
+	}
+	if bestW != 0 {
+		for i := (bestR + bestW - 1) % bestW; i < len(b); i += bestW {
+			if b[i] == ' ' {
+				b[i] = '\n'
+			}
+		}
+		return
+	}
+	run = 0
+	for i, c := range b {
+		if c == ' ' {
+			run++
+			continue
+		}
+		if run >= 24 {
+			b[i-run] = '\n'
+		}
+		run = 0
+	}
+}
+
+// excerpt returns the record's text with whitespace collapsed, at most
+// maxExcerpt characters.
+func excerpt(raw []byte, enc Encoding) string {
+	const maxExcerpt = 240
+	var b strings.Builder
+	n, space := 0, false
+	put := func(r rune) bool {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			space = n > 0
+			return true
+		}
+		if r < 0x20 || r == 0x7f {
+			r = '.'
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+		return n < maxExcerpt
+	}
+	switch enc {
+	case Binary:
+		return ""
+	case ASCII:
+		for len(raw) > 0 {
+			r, size := utf8.DecodeRune(raw)
+			if r == utf8.RuneError && size <= 1 {
+				r, size = rune(raw[0]), 1
+			}
+			raw = raw[size:]
+			if !put(r) {
+				break
+			}
+		}
+	default:
+		st := enc.Stride()
+		for p := 0; p+2 <= len(raw); p += st {
+			if !put(rune(uint16(raw[p]) | uint16(raw[p+1])<<8)) {
+				break
+			}
+		}
+	}
+	return b.String()
+}
