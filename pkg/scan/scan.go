@@ -14,7 +14,8 @@
 //
 // Memory is bounded by Workers × (Lookbehind + ChunkSize + Overlap) for read
 // buffers plus at most Options.InFlight results waiting for delivery, whatever
-// the size of the view.
+// the size of the view. A view whose reader is a Slicer (a Mapping from Map)
+// is not copied at all: chunks are slices of it.
 package scan
 
 import (
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 
 	"golang.org/x/sync/errgroup"
 
@@ -59,7 +61,8 @@ type Options struct {
 }
 
 // Chunk is a piece of the view given to a worker. Data and the chunk itself
-// are reused once the work function returns: copy what must outlive it.
+// are reused once the work function returns: copy what must outlive it, and
+// never write to Data (it may be a read-only mapping of the evidence).
 type Chunk struct {
 	// Seq numbers chunks in offset order from 0.
 	Seq int
@@ -238,15 +241,28 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 		return nil
 	})
 
+	slicer, _ := v.R.(Slicer)
 	for range workers {
 		g.Go(func() error {
-			buf := make([]byte, 0, lookbehind+chunkSize+overlap)
+			if slicer != nil {
+				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			}
+			var buf []byte
 			for j := range jobs {
 				if gctx.Err() != nil {
 					return nil
 				}
-				c := readChunk(v.R, j, buf, lookbehind, overlap)
-				r, err := work(gctx, &c)
+				var c Chunk
+				if slicer != nil {
+					c = sliceChunk(slicer, j, lookbehind, overlap)
+				}
+				if c.Data == nil {
+					if buf == nil {
+						buf = make([]byte, 0, lookbehind+chunkSize+overlap)
+					}
+					c = readChunk(v.R, j, buf, lookbehind, overlap)
+				}
+				r, err := safeWork(gctx, &c, work)
 				if err != nil {
 					return err
 				}
@@ -295,6 +311,35 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 		return werr
 	}
 	return parent.Err()
+}
+
+// safeWork calls work, turning a memory fault on a mapped file (one that
+// shrank during the scan) into an error.
+func safeWork[R any](ctx context.Context, c *Chunk, work func(context.Context, *Chunk) (R, error)) (r R, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			if _, ok := x.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("chunk at offset 0x%x: memory fault reading the mapped evidence (did the file shrink?): %v", c.BodyOff(), x)
+				return
+			}
+			panic(x)
+		}
+	}()
+	return work(ctx, c)
+}
+
+// sliceChunk hands out the job's bytes from memory, or a chunk without Data
+// when the slicer does not hold them all.
+func sliceChunk(s Slicer, j job, lookbehind, overlap int) Chunk {
+	lo := min(j.start-j.rng.Start, uint64(lookbehind))
+	hi := min(j.rng.End()-j.end, uint64(overlap))
+	from := j.start - lo
+	n := lo + (j.end - j.start) + hi
+	b := s.Slice(int64(from), int(n))
+	if b == nil {
+		return Chunk{}
+	}
+	return Chunk{Seq: j.seq, Range: j.rng, Off: from, Data: b, Lo: int(lo), Hi: int(lo + (j.end - j.start))}
 }
 
 // readChunk reads the job's lookbehind, body and lookahead into buf. Parts

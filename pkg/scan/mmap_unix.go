@@ -1,0 +1,42 @@
+//go:build unix
+
+package scan
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Map maps a regular file read-only. A scan of a view whose reader is the
+// mapping hands out slices of the mapping instead of copying (see Slicer).
+// The caller must Close it after the scan. Mapping fails (and callers fall
+// back to reads) for empty files, files larger than the address space and
+// files that cannot be mapped.
+func Map(f *os.File) (*Mapping, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	if !st.Mode().IsRegular() || size <= 0 || int64(int(size)) != size {
+		return nil, fmt.Errorf("%s: cannot map a file of %d bytes", f.Name(), size)
+	}
+	b, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("%s: mmap: %w", f.Name(), err)
+	}
+	_ = unix.Madvise(b, unix.MADV_SEQUENTIAL)
+	return &Mapping{b: b}, nil
+}
+
+// Close unmaps the file. Slices handed out must not be used afterwards.
+func (m *Mapping) Close() error {
+	if m.b == nil {
+		return nil
+	}
+	err := unix.Munmap(m.b)
+	m.b = nil
+	return err
+}
