@@ -44,7 +44,7 @@ func NewAttributor(d Dump) *Attributor {
 	s := d.Summary()
 	a := &Attributor{pid: s.PID}
 	if len(s.Modules) > 0 {
-		a.process = baseName(s.Modules[0].Name)
+		a.process = BaseName(s.Modules[0].Name)
 	}
 	a.segs = append(a.segs, d.AddressSpace().Segments()...)
 	sort.Slice(a.segs, func(i, j int) bool { return a.segs[i].FileOff < a.segs[j].FileOff })
@@ -74,7 +74,7 @@ func (a *Attributor) Locate(off uint64) []addrspace.Location {
 	loc := addrspace.Location{PID: a.pid, Process: a.process, VA: va}
 	if j := sort.Search(len(a.mods), func(j int) bool { return a.mods[j].Base > va }) - 1; j >= 0 {
 		if m := a.mods[j]; va-m.Base < uint64(m.Size) {
-			loc.Module = baseName(m.Name)
+			loc.Module = BaseName(m.Name)
 		}
 	}
 	if j := sort.Search(len(a.regions), func(j int) bool { return a.regions[j].BaseAddress > va }) - 1; j >= 0 {
@@ -102,7 +102,10 @@ func regionLabel(r MemoryInfo) string {
 	return strings.Join(parts, " ")
 }
 
-// baseName returns the file name of a Windows or POSIX path.
-func baseName(p string) string {
+// BaseName returns the file name of a Windows or POSIX path ("" for "").
+func BaseName(p string) string {
+	if p == "" {
+		return ""
+	}
 	return path.Base(strings.ReplaceAll(p, `\`, "/"))
 }

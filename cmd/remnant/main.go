@@ -11,6 +11,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/remnant-forensics/remnant/pkg/evidence"
 	"github.com/remnant-forensics/remnant/pkg/render"
 )
 
@@ -27,9 +28,10 @@ var version = "0.1.0-dev"
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Format     string `short:"f" enum:"table,json,jsonl,csv" default:"table" help:"Output format: table, json, jsonl or csv."`
-	Quiet      bool   `short:"q" help:"Do not print warnings on stderr (the exit code still says 3)."`
-	NoProgress bool   `help:"Never show a progress bar."`
+	Format     string           `short:"f" enum:"table,json,jsonl,csv" default:"table" help:"Output format: table, json, jsonl or csv."`
+	Quiet      bool             `short:"q" help:"Do not print warnings on stderr (the exit code still says 3)."`
+	NoProgress bool             `help:"Never show a progress bar."`
+	NoHash     bool             `help:"Do not hash the input for the provenance of JSON output."`
 	Version    kong.VersionFlag `help:"Print the version and exit."`
 }
 
@@ -53,11 +55,14 @@ type Env struct {
 	Stdout   io.Writer
 	Stderr   io.Writer
 	warnings int
+	warned   []string
+	inputs   []*evidence.File
 }
 
 // Warn prints a one-line warning (unless -q) and marks the run partial.
 func (e *Env) Warn(file string, msg string) {
 	e.warnings++
+	e.warned = append(e.warned, msg)
 	if !e.Quiet {
 		fmt.Fprintf(e.Stderr, "remnant: warning: %s: %s\n", file, msg)
 	}

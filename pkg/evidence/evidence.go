@@ -45,6 +45,7 @@ type File struct {
 	Path string
 	Size int64
 	Kind Kind
+	hdr  []byte // the first bytes, for messages
 	f    *os.File
 }
 
@@ -69,7 +70,7 @@ func Open(path string) (*File, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &File{Path: path, Size: st.Size(), Kind: Identify(hdr[:n]), f: f}, nil
+	return &File{Path: path, Size: st.Size(), Kind: Identify(hdr[:n]), hdr: hdr[:n], f: f}, nil
 }
 
 // ReadAt reads the evidence bytes.
@@ -90,7 +91,7 @@ func (e *File) Dump() (minidump.Dump, error) {
 	case Userdump:
 		d, err = minidump.NewUserDump(e.f, e.Size)
 	default:
-		return nil, fmt.Errorf("%s: not a process dump (%s)", e.Path, e.describe())
+		return nil, fmt.Errorf("%s: offset 0x0: not a process dump: %s", e.Path, e.describe())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Path, err)
@@ -103,7 +104,7 @@ func (e *File) describe() string {
 		if e.Size == 0 {
 			return "empty file"
 		}
-		return "no known signature; raw data"
+		return fmt.Sprintf("no minidump or userdump signature (starts %q)", e.hdr[:min(8, len(e.hdr))])
 	}
 	return string(e.Kind)
 }
