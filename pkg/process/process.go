@@ -196,4 +196,3 @@ func (p *Process) name(s *minidump.Process) {
 func (p *Process) warnf(format string, args ...any) {
 	p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...))
 }
-
