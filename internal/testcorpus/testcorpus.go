@@ -91,6 +91,9 @@ func Truth(t testing.TB, name string, v any) {
 	readJSON(t, filepath.Join(Root(t), "wine", name+".truth.json"), v)
 }
 
+// ReadJSON decodes the JSON file at path into v.
+func ReadJSON(t testing.TB, path string, v any) { t.Helper(); readJSON(t, path, v) }
+
 func readJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
