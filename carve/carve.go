@@ -198,8 +198,9 @@ func NewScanner(carvers []Carver) (*Scanner, error) {
 	for ci, c := range carvers {
 		sp := c.Spec()
 		s.specs = append(s.specs, sp)
-		for _, a := range sp.Anchors {
+		for ai, a := range sp.Anchors {
 			ca, err := compileAnchor(a, ci)
+			ca.index = ai
 			if err != nil {
 				return nil, fmt.Errorf("carver %s: %w", sp.Name, err)
 			}

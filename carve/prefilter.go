@@ -1,6 +1,7 @@
 package carve
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 )
@@ -101,12 +102,28 @@ var byteCost = [256]uint8{
 	9, 10, 10, 10, 10, 10, 10, 10, 8, 9, 10, 9, 10, 10, 10, 10, 9, 10, 10, 10, 11, 10, 9, 10, 9, 10, 10, 10, 10, 9, 9, 6,
 }
 
+// textCost is -log2 of the frequency of the commonest characters of
+// English and Windows text (space, lower-case letters, digits), which
+// byteCost, measured mostly on binary data, underrates.
+func textCost(b byte) uint8 {
+	switch {
+	case b == ' ':
+		return 3
+	case b == 'e' || b == 't' || b == 'a' || b == 'o' || b == 'i' || b == 'n' || b == 's' || b == 'r':
+		return 5
+	case b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '.', b == '\\':
+		return 6
+	}
+	return 20
+}
+
 // classFreq estimates how often a byte of class s occurs (in 2^-20 units).
 func classFreq(s *bset) uint64 {
 	var f uint64
 	for b := 0; b < 256; b++ {
 		if s.has(byte(b)) {
-			f += 1 << (20 - min(20, byteCost[b]))
+			c := min(20, byteCost[b], textCost(byte(b)))
+			f += 1 << (20 - c)
 		}
 	}
 	return f
@@ -119,7 +136,7 @@ type ref struct {
 
 type matcher struct {
 	anchors []compiledAnchor
-	trig    [256]bool
+	trig    [256]uint8
 	refs    [256][]ref
 	next    [1 << 16 / 64]uint64 // pairs (trigger, following byte) worth verifying
 	anyNext [256]bool            // trigger byte whose following byte is not checked
@@ -127,27 +144,16 @@ type matcher struct {
 
 func newMatcher(anchors []compiledAnchor) *matcher {
 	m := &matcher{anchors: anchors}
+	chooseTriggers(m.anchors)
 	for ai := range m.anchors {
 		a := &m.anchors[ai]
-		// The trigger is the rarest position, preferring one that is not
-		// last so that the following byte can be checked too.
-		best, bestF := -1, uint64(0)
-		for k := range a.classes {
-			f := classFreq(&a.classes[k])
-			if k == len(a.classes)-1 && len(a.classes) > 1 {
-				f *= 4
-			}
-			if best < 0 || f < bestF {
-				best, bestF = k, f
-			}
-		}
-		a.trig = best
+		best := a.trig
 		last := best == len(a.classes)-1
 		for b := 0; b < 256; b++ {
 			if !a.classes[best].has(byte(b)) {
 				continue
 			}
-			m.trig[b] = true
+			m.trig[b] = 1
 			m.refs[b] = append(m.refs[b], ref{int32(ai), int32(best)})
 			if last {
 				m.anyNext[b] = true
@@ -168,6 +174,98 @@ func newMatcher(anchors []compiledAnchor) *matcher {
 	return m
 }
 
+// chooseTriggers picks each anchor's trigger position so that the set of
+// trigger bytes is small and rare: greedily, the class that covers the
+// most anchors not yet covered per unit of added frequency. The last
+// position is avoided when there is another (the byte after a trigger is
+// checked against a pair table).
+func chooseTriggers(anchors []compiledAnchor) {
+	usable := func(a *compiledAnchor, k int) bool { return k < len(a.classes)-1 || len(a.classes) == 1 }
+	var chosen bset
+	covered := make([]bool, len(anchors))
+	left := len(anchors)
+	for left > 0 {
+		bestF, bestN := uint64(0), 0
+		var best bset
+		for ai := range anchors {
+			if covered[ai] {
+				continue
+			}
+			a := &anchors[ai]
+			for k := range a.classes {
+				if !usable(a, k) {
+					continue
+				}
+				c := a.classes[k]
+				var add bset
+				for w := range c {
+					add[w] = c[w] &^ chosen[w]
+				}
+				f := classFreq(&add) + 1
+				n := 0
+				for bi := range anchors {
+					if covered[bi] {
+						continue
+					}
+					b := &anchors[bi]
+					for kk := range b.classes {
+						if usable(b, kk) && subset(&b.classes[kk], &c, &chosen) {
+							n++
+							break
+						}
+					}
+				}
+				if n > 0 && (bestN == 0 || f*uint64(bestN) < bestF*uint64(n)) {
+					best, bestF, bestN = c, f, n
+				}
+			}
+		}
+		for w := range best {
+			chosen[w] |= best[w]
+		}
+		for ai := range anchors {
+			if covered[ai] {
+				continue
+			}
+			a := &anchors[ai]
+			for k := range a.classes {
+				if usable(a, k) && subset(&a.classes[k], &chosen, nil) {
+					covered[ai] = true
+					a.trig = k
+					left--
+					break
+				}
+			}
+		}
+	}
+	// Among the positions covered by the chosen bytes, take the rarest.
+	for ai := range anchors {
+		a := &anchors[ai]
+		bf := classFreq(&a.classes[a.trig])
+		for k := range a.classes {
+			if usable(a, k) && subset(&a.classes[k], &chosen, nil) {
+				if f := classFreq(&a.classes[k]); f < bf {
+					a.trig, bf = k, f
+				}
+			}
+		}
+	}
+}
+
+// subset reports whether x ⊆ y ∪ z (z may be nil).
+func subset(x, y, z *bset) bool {
+	for w := range x {
+		u := y[w]
+		if z != nil {
+			u |= z[w]
+		}
+		if x[w]&^u != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *matcher) setNext(b, n byte) {
 	i := uint(b)<<8 | uint(n)
 	m.next[i>>6] |= 1 << (i & 63)
@@ -183,9 +281,22 @@ type hit struct {
 // that fit in data) to hits.
 func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
 	to = min(to, len(data))
+	tr := &m.trig
 	for i := from; i < to; i++ {
+		// Eight bytes at a time while none is a trigger.
+		for i+8 <= to {
+			w := binary.LittleEndian.Uint64(data[i:])
+			if w != 0 && tr[byte(w)]|tr[byte(w>>8)]|tr[byte(w>>16)]|tr[byte(w>>24)]|
+				tr[byte(w>>32)]|tr[byte(w>>40)]|tr[byte(w>>48)]|tr[byte(w>>56)] != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= to {
+			break
+		}
 		c := data[i]
-		if !m.trig[c] {
+		if tr[c] == 0 {
 			continue
 		}
 		if i+1 < len(data) && !m.anyNext[c] {

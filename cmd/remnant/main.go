@@ -47,6 +47,7 @@ type CLI struct {
 	Memmap  MemmapCmd  `cmd:"" help:"Memory ranges in the evidence, with state, protection and type where known."`
 	Handles HandlesCmd `cmd:"" help:"Handles recorded in a minidump's HandleData stream."`
 	Strings StringsCmd `cmd:"" help:"Printable ASCII and UTF-16LE strings, with the virtual address and module or region that holds each."`
+	Carve   CarveCmd   `cmd:"" help:"Carve records from any memory: shell output, command lines, environments, IIS log lines, MFT records, PE images, URLs, IPs, e-mail, IRC."`
 }
 
 // Env is what a running command writes to and how it reports warnings.
