@@ -60,6 +60,13 @@ func gnuStrings(t testing.TB, file string, enc Encoding, min int, ws bool) []fou
 // encoding at a time, for the set of (offset, text).
 func compareGNU(t *testing.T, file string, data []byte, min int, ws bool) {
 	t.Helper()
+	if min == 4 && !ws {
+		// One comparison per file with the portable kernel too.
+		restore := usePortable()
+		got := collect(t, view(data), Options{MinLen: min, Encodings: ASCII})
+		restore()
+		diff(t, filepath.Base(file)+" portable", got, gnuStrings(t, file, ASCII, min, ws))
+	}
 	for _, enc := range []Encoding{ASCII, UTF16LE} {
 		want := gnuStrings(t, file, enc, min, ws)
 		got := collect(t, view(data), Options{MinLen: min, Encodings: enc, AllWhitespace: ws})

@@ -23,10 +23,27 @@ const (
 
 // classifier computes printable and zero masks.
 type classifier struct {
-	// wsEnd is (0x80 - first byte past the low printable range)×lsb: the
-	// low range is 0x09 (tab) or 0x09..0x0d (all whitespace, -w).
-	wsEnd uint64
-	table [256]bool // printable bytes, for the scalar paths
+	// The low printable range is 0x09 (tab) or 0x09..0x0d (all
+	// whitespace, -w); wsEndByte is the first byte past it and wsEnd is
+	// (0x80 - wsEndByte)×lsb.
+	wsEnd     uint64
+	wsEndByte byte
+	table     [256]bool // printable bytes, for the scalar paths
+}
+
+// masksFunc computes the printable and zero masks of the len(data)/64
+// blocks of data into p and z.
+type masksFunc func(c *classifier, data []byte, p, z []uint64)
+
+// fastMasks is a SIMD masksFunc, set at init on CPUs that have one.
+var fastMasks masksFunc
+
+// portableMasks is the masksFunc in pure Go.
+func portableMasks(c *classifier, data []byte, p, z []uint64) {
+	n := min(len(data)/64, len(p), len(z))
+	for i := 0; i < n; i++ {
+		p[i], z[i] = c.block(data[64*i : 64*i+64])
+	}
 }
 
 func newClassifier(allWhitespace bool) classifier {
@@ -35,6 +52,7 @@ func newClassifier(allWhitespace bool) classifier {
 	if allWhitespace {
 		hi = 0x0d
 	}
+	c.wsEndByte = hi + 1
 	c.wsEnd = (0x80 - uint64(hi) - 1) * lsb
 	for b := 0; b < 256; b++ {
 		c.table[b] = (b >= 0x20 && b <= 0x7e) || (b >= 0x09 && b <= int(hi))
@@ -166,12 +184,17 @@ func (t *track) block(m, base uint64) {
 	}
 }
 
+// segBlocks is the number of blocks whose masks are computed at once.
+const segBlocks = 64
+
 // kernel scans buffers for the enabled tracks.
 type kernel struct {
 	cls        classifier
+	masksOf    masksFunc
 	ascii, utf bool
 	a          track
 	u          [2]track // UTF-16LE runs starting at even, odd offsets
+	p, z       [segBlocks]uint64
 	tail       [128]byte
 }
 
@@ -181,6 +204,10 @@ func newKernel(opt *Options) *kernel {
 		ascii: opt.Encodings&ASCII != 0,
 		utf:   opt.Encodings&UTF16LE != 0,
 		a:     newTrack(1, opt.MinLen),
+	}
+	k.masksOf = portableMasks
+	if fastMasks != nil {
+		k.masksOf = fastMasks
 	}
 	k.u[0] = newTrack(2, opt.MinLen)
 	k.u[1] = newTrack(2, opt.MinLen)
@@ -198,25 +225,28 @@ func (k *kernel) reset() {
 // otherwise runs still going at the end are left active.
 func (k *kernel) scan(data []byte, off uint64, final bool) {
 	n := len(data) &^ 63
-	for i := 0; i < n; i += 64 {
-		b := data[i : i+64]
-		w := binary.LittleEndian.Uint64(b[0:]) | binary.LittleEndian.Uint64(b[8:]) |
-			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:]) |
-			binary.LittleEndian.Uint64(b[32:]) | binary.LittleEndian.Uint64(b[40:]) |
-			binary.LittleEndian.Uint64(b[48:]) | binary.LittleEndian.Uint64(b[56:])
-		if w == 0 && !k.a.active && !k.u[0].active && !k.u[1].active {
-			continue // zero block: no run starts, none going on
-		}
-		p, z := k.cls.block(b)
-		var zNext uint64
-		if i+64 < len(data) {
-			if data[i+64] == 0 {
-				zNext = 1
+	for i := 0; i < n; i += segBlocks * 64 {
+		nb := min(segBlocks, (n-i)/64)
+		k.masksOf(&k.cls, data[i:i+nb*64], k.p[:nb], k.z[:nb])
+		for j := 0; j < nb; j++ {
+			p := k.p[j]
+			if p == 0 && !k.a.active && !k.u[0].active && !k.u[1].active {
+				continue // nothing printable: no run starts, none going on
 			}
-		} else if !final {
-			zNext = 1 // unknown: let a run go on
+			pos := i + 64*j
+			var zNext uint64
+			switch {
+			case j+1 < nb:
+				zNext = k.z[j+1] & 1
+			case pos+64 < len(data):
+				if data[pos+64] == 0 {
+					zNext = 1
+				}
+			case !final:
+				zNext = 1 // unknown: let a run go on
+			}
+			k.masks(p, k.z[j], zNext, off+uint64(pos))
 		}
-		k.masks(p, z, zNext, off+uint64(i))
 	}
 	if rest := len(data) - n; rest > 0 {
 		// Pad the tail: at the end of the evidence nothing is printable;
@@ -246,13 +276,17 @@ func (k *kernel) scan(data []byte, off uint64, final bool) {
 
 // masks feeds one block's masks to the tracks.
 func (k *kernel) masks(p, z, zNext, base uint64) {
-	if k.ascii {
+	if k.ascii && (p != 0 || k.a.active) && !(k.a.active && p == ^uint64(0)) {
 		k.a.block(p, base)
 	}
 	if k.utf {
 		u := p & (z>>1 | zNext<<63)
 		par := base & 1
-		k.u[par].block(u&evenBit, base)
-		k.u[par^1].block((u>>1)&evenBit, base+1)
+		if e := u & evenBit; e != 0 || k.u[par].active {
+			k.u[par].block(e, base)
+		}
+		if o := (u >> 1) & evenBit; o != 0 || k.u[par^1].active {
+			k.u[par^1].block(o, base+1)
+		}
 	}
 }

@@ -54,6 +54,64 @@ func genMemory(rng *rand.Rand, n int) []byte {
 	return b[:n]
 }
 
+// kernels runs f with the portable kernel and, where the CPU has one, the
+// SIMD kernel.
+func kernels(t *testing.T, f func(t *testing.T)) {
+	t.Run("portable", func(t *testing.T) {
+		defer usePortable()()
+		f(t)
+	})
+	if fastMasks != nil {
+		t.Run("simd", f)
+	} else {
+		t.Log("no SIMD kernel on this CPU")
+	}
+}
+
+// usePortable turns the SIMD kernel off and returns what turns it back on.
+func usePortable() func() {
+	saved := fastMasks
+	fastMasks = nil
+	return func() { fastMasks = saved }
+}
+
+// TestMasksAgree checks the SIMD masks against the portable ones on every
+// byte value at every position and on random blocks.
+func TestMasksAgree(t *testing.T) {
+	if fastMasks == nil {
+		t.Skip("no SIMD kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	data := make([]byte, 64*300)
+	for i := range 256 * 64 {
+		data[i] = byte(i/64 + i)
+	}
+	for i := 256 * 64; i < len(data); i++ {
+		data[i] = byte(rng.IntN(256))
+	}
+	for _, ws := range []bool{false, true} {
+		c := newClassifier(ws)
+		p1, z1 := make([]uint64, 300), make([]uint64, 300)
+		p2, z2 := make([]uint64, 300), make([]uint64, 300)
+		portableMasks(&c, data, p1, z1)
+		fastMasks(&c, data, p2, z2)
+		for i := range p1 {
+			if p1[i] != p2[i] || z1[i] != z2[i] {
+				t.Fatalf("ws=%v block %d: portable %016x %016x, simd %016x %016x", ws, i, p1[i], z1[i], p2[i], z2[i])
+			}
+		}
+		// And the portable masks against the byte table.
+		for i, b := range data {
+			if got := p1[i/64]>>(i%64)&1 == 1; got != c.table[b] {
+				t.Fatalf("ws=%v byte %#x: printable %v", ws, b, got)
+			}
+			if got := z1[i/64]>>(i%64)&1 == 1; got != (b == 0) {
+				t.Fatalf("byte %#x: zero %v", b, got)
+			}
+		}
+	}
+}
+
 func TestTinyExamples(t *testing.T) {
 	data := []byte("xyzA\x00B\x00C\x00D\x00\x01abc\tde\nfgh\x7fijkl\x80mnop")
 	// Expected lines checked by hand against GNU strings 2.40:
@@ -69,7 +127,9 @@ func TestTinyExamples(t *testing.T) {
 // TestAgainstReference compares the parallel scan with the one-character-at-
 // a-time reference on generated memory, for many chunk sizes (so that runs
 // straddle chunk edges, lookahead ends and continuation reads) and options.
-func TestAgainstReference(t *testing.T) {
+func TestAgainstReference(t *testing.T) { kernels(t, testAgainstReference) }
+
+func testAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	data := genMemory(rng, 200_000)
 	v := view(data)
@@ -101,7 +161,9 @@ func TestAgainstReference(t *testing.T) {
 
 // TestPathological checks inputs that are one huge run, no run at all, or a
 // run boundary every byte, with small chunks.
-func TestPathological(t *testing.T) {
+func TestPathological(t *testing.T) { kernels(t, testPathological) }
+
+func testPathological(t *testing.T) {
 	const n = 50_000
 	inputs := map[string][]byte{
 		"all printable": bytes.Repeat([]byte("a"), n),

@@ -1,0 +1,61 @@
+package strings
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/remnant-forensics/remnant/pkg/scan"
+)
+
+var benchData = sync.OnceValue(func() []byte {
+	// Memory-like: a third zero pages, the rest generated runs and noise.
+	rng := rand.New(rand.NewPCG(5, 6))
+	b := genMemory(rng, 32<<20)
+	for p := 0; p+4096 <= len(b); p += 4096 {
+		if rng.IntN(3) == 0 {
+			clear(b[p : p+4096])
+		}
+	}
+	return b
+})
+
+// BenchmarkWriteText is the CLI's text path: both encodings, lines
+// formatted by all workers, written to io.Discard.
+func BenchmarkWriteText(b *testing.B) {
+	data := benchData()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := WriteText(context.Background(), view(data), Options{}, io.Discard, 'd'); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScan is the library callback path.
+func BenchmarkScan(b *testing.B) {
+	data := benchData()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		n := 0
+		if err := Scan(context.Background(), view(data), Options{}, func(s String) error { n += len(s.Text); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKernel is one core finding runs, without output.
+func BenchmarkKernel(b *testing.B) {
+	data := benchData()
+	opt, _ := Options{}.normalized()
+	k := newKernel(&opt)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		for off := 0; off < len(data); off += scan.DefaultChunkSize {
+			k.reset()
+			k.scan(data[off:min(off+scan.DefaultChunkSize, len(data))], uint64(off), true)
+		}
+	}
+}
