@@ -376,3 +376,16 @@ func TestAmplification(t *testing.T) {
 		t.Errorf("the budget was said %d times, want once", said)
 	}
 }
+
+func BenchmarkOpen(b *testing.B) {
+	data, err := os.ReadFile("../testdata/sample/nc64.dmp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := bytes.NewReader(data)
+	for b.Loop() {
+		if _, err := NewFile(r, int64(len(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -140,3 +140,20 @@ func TestStreamsFallback(t *testing.T) {
 		t.Error("parameters from nowhere")
 	}
 }
+
+func BenchmarkFromDump(b *testing.B) {
+	for _, s := range []string{"nc32", "nc64"} {
+		b.Run(s, func(b *testing.B) {
+			f, err := minidump.Open("../../testdata/sample/" + s + ".dmp")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			for b.Loop() {
+				if p := FromDump(f); p.CommandLine == "" {
+					b.Fatal("no command line")
+				}
+			}
+		})
+	}
+}
