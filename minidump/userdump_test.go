@@ -48,8 +48,9 @@ type udTestRegion struct {
 	allocProtect        uint32
 	size                uint64
 	state, protect, typ uint32
-	noData              bool // write no data for it (hostile cases)
-	fill                byte // seed of the data pattern
+	noData              bool   // write no data for it (hostile cases)
+	fill                byte   // seed of the data pattern
+	data                []byte // real contents; the pattern when nil
 }
 
 type udTestEvent struct {
@@ -195,6 +196,10 @@ func (d *udTestDump) build() udLayout {
 			for _, r := range d.regions {
 				lay.dataStart = append(lay.dataStart, len(b))
 				if r.noData {
+					continue
+				}
+				if r.data != nil {
+					b = append(b, r.data...)
 					continue
 				}
 				for j := range int(r.size) {
