@@ -81,6 +81,13 @@ func FromDump(d minidump.Dump) *Process {
 	default:
 		p.Arch = s.Arch.String()
 	}
+	if s.OS.PlatformID != 0 && s.OS.PlatformID != 2 {
+		// Not Windows NT (a Breakpad dump of a Linux or macOS process): the
+		// dump reader has said so; there is no PEB to look for.
+		p.streamModules(s.Modules)
+		p.name(s)
+		return p
+	}
 	if s.Arch != minidump.ArchX86 && s.Arch != minidump.ArchAMD64 {
 		p.warnf("architecture %s: the PEB is read only for x86 and x64", s.Arch)
 		p.streamModules(s.Modules)
