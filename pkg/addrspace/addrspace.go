@@ -80,8 +80,11 @@ func NewSegmented(r io.ReaderAt, ptrSize int, segs []Segment) *Segmented {
 		if g.Size == 0 {
 			continue
 		}
-		if g.VA+g.Size < g.VA { // wraps: keep what fits below 2^64
-			g.Size = -g.VA
+		if g.VA+g.Size < g.VA || g.VA+g.Size == 0 { // wraps: keep what ends below 2^64-1
+			g.Size = ^g.VA
+			if g.Size == 0 {
+				continue
+			}
 		}
 		s = append(s, g)
 	}
