@@ -16,6 +16,14 @@ import (
 // Absent marks a field a build does not have.
 const Absent = -1
 
+// Wow64TEB32Offset is where WOW64 puts a thread's 32-bit TEB relative to
+// its 64-bit one: the TEB64 rounded up to pages (WOW64_GET_TEB32 in the
+// WOW64 headers; 0x7EFDB000 and 0x7EFDD000 on 7). From 10.0 the TEB64's
+// WowTebOffset member holds it; on 6.0-6.3 the TEB64's NtTib.ExceptionList
+// holds the TEB32 address (Microsoft, "Thread Environment Block (Debugging
+// Notes)").
+const Wow64TEB32Offset = 0x2000
+
 // Arch is the architecture a layout describes.
 type Arch uint8
 

@@ -301,10 +301,9 @@ func (w *walker) readPEB(m *mem, p *Process) {
 
 // wow64 finds the 32-bit TEB of each validated 64-bit TEB and walks the
 // PEB32 it points to. A TEB32 is looked for, in order, through the TEB64's
-// WowTebOffset (10.0+), through its NtTib.ExceptionList (which holds the
-// TEB32 address on 6.0-6.3, per Microsoft's "Thread Environment Block
-// (Debugging Notes)"), and at TEB64 + 0x2000 (the TEB64 rounded up to
-// pages, where WOW64 puts the TEB32 from 5.2 on).
+// WowTebOffset (10.0+), through its NtTib.ExceptionList (6.0-6.3) and at
+// TEB64 + Wow64TEB32Offset; a candidate must point to itself (NtTib.Self)
+// and to a PEB32 that passes the strict checks.
 func (w *walker) wow64() *Process {
 	tebs := w.tebs64
 	if len(tebs) == 0 {
@@ -358,5 +357,5 @@ func (w *walker) teb32Candidates(m *mem, teb64 uint64) []uint64 {
 	if b, err := m.block(teb64+uint64(l.TEB.ExceptionList), 8); err == nil {
 		out = append(out, buf{b, 8}.u64(0))
 	}
-	return append(out, teb64+0x2000)
+	return append(out, teb64+Wow64TEB32Offset)
 }
