@@ -1,8 +1,12 @@
 package win
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -196,6 +200,35 @@ func TestLayoutsMatchVergilius(t *testing.T) {
 	t.Logf("vergilius: %d builds, %d field comparisons", len(builds), checked)
 }
 
+// readISF decodes an xz-compressed ISF file, with the xz tool when present
+// (several times faster than the Go decoder).
+func readISF(path string) (*isf, error) {
+	var r io.Reader
+	if xzPath, err := exec.LookPath("xz"); err == nil {
+		out, err := exec.Command(xzPath, "-dc", path).Output()
+		if err != nil {
+			return nil, fmt.Errorf("xz -dc %s: %v", path, err)
+		}
+		r = bytes.NewReader(out)
+	} else {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		zr, err := xz.NewReader(fh)
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	}
+	var doc isf
+	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+		return nil, err
+	}
+	return &doc, nil
+}
+
 type isf struct {
 	Metadata struct {
 		Windows struct {
@@ -245,19 +278,10 @@ func checkISF(t *testing.T, f, guid string, readme []byte) {
 		}
 		build, _ := strconv.Atoi(string(m[3]))
 
-		fh, err := os.Open(f)
+		doc, err := readISF(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		zr, err := xz.NewReader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc isf
-		if err := json.NewDecoder(zr).Decode(&doc); err != nil {
-			t.Fatal(err)
-		}
-		fh.Close()
 		if !strings.EqualFold(doc.Metadata.Windows.PDB.GUID, guid) {
 			t.Fatalf("%s: metadata GUID %s", f, doc.Metadata.Windows.PDB.GUID)
 		}

@@ -13,7 +13,6 @@ import (
 	"unicode/utf16"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
-	"github.com/ulikunitz/xz"
 )
 
 // Synthetic processes are laid out with the *published* offsets (the
@@ -65,19 +64,9 @@ var (
 func win7ISF(t *testing.T) (x64, wow published) {
 	t.Helper()
 	jpcertOnce.Do(func() {
-		fh, err := os.Open(filepath.Join(corpus, "layouts/jpcert-isf/339E74133576439CBCDF7E0229DA3773-1.json.xz"))
+		doc, err := readISF(filepath.Join(corpus, "layouts/jpcert-isf/339E74133576439CBCDF7E0229DA3773-1.json.xz"))
 		if err != nil {
 			jpcertErr = err
-			return
-		}
-		defer fh.Close()
-		zr, err := xz.NewReader(fh)
-		if err != nil {
-			jpcertErr = err
-			return
-		}
-		var doc isf
-		if jpcertErr = json.NewDecoder(zr).Decode(&doc); jpcertErr != nil {
 			return
 		}
 		jpcert7601, jpcertWow64 = published{}, published{}
