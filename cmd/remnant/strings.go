@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/remnant-forensics/remnant/pkg/evidence"
 	"github.com/remnant-forensics/remnant/pkg/render"
 	"github.com/remnant-forensics/remnant/pkg/scan"
 	rstrings "github.com/remnant-forensics/remnant/strings"
@@ -41,6 +42,9 @@ func (c *StringsCmd) Run(e *Env) error {
 		return err
 	}
 	defer t.Close()
+	if m := mapEvidence(t); m != nil {
+		defer m.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -92,6 +96,33 @@ func (c *StringsCmd) Run(e *Env) error {
 		err = cerr
 	}
 	return err
+}
+
+// mapEvidence replaces the view's reader by a memory mapping of the
+// evidence file when the view reads that file at file offsets (raw files and
+// process dumps), so that chunks are scanned without copying. It returns
+// nil, leaving the view alone, when that does not hold or mapping fails.
+func mapEvidence(t *scanTarget) *scan.Mapping {
+	switch t.View.R.(type) {
+	case *evidence.File, *os.File:
+	default:
+		return nil
+	}
+	f, err := os.Open(t.Path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	m, err := scan.Map(f)
+	if err != nil {
+		return nil
+	}
+	if int64(m.Len()) != t.View.Size {
+		m.Close()
+		return nil
+	}
+	t.View.R = m
+	return m
 }
 
 // progress returns a byte progress bar on stderr, or nil when stderr is not

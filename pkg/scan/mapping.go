@@ -41,3 +41,10 @@ func (m *Mapping) Slice(off int64, n int) []byte {
 	}
 	return m.b[off : off+int64(n) : off+int64(n)]
 }
+
+// releaser lets Scan drop the pages of a chunk it has scanned from the
+// process's resident memory (they stay in the page cache), so that a scan
+// of a mapped file keeps memory bounded by the chunks in flight.
+type releaser interface {
+	release(off int64, n int)
+}

@@ -40,3 +40,15 @@ func (m *Mapping) Close() error {
 	m.b = nil
 	return err
 }
+
+// release implements releaser: madvise(MADV_DONTNEED) on the whole pages of
+// [off, off+n). Other workers may still read neighbouring bytes: a shared
+// read-only file mapping just faults them in again.
+func (m *Mapping) release(off int64, n int) {
+	start := (off + PageSize - 1) &^ (PageSize - 1)
+	end := (off + int64(n)) &^ (PageSize - 1)
+	if m.b == nil || start >= end || end > int64(len(m.b)) {
+		return
+	}
+	_ = unix.Madvise(m.b[start:end], unix.MADV_DONTNEED)
+}

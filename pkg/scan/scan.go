@@ -266,6 +266,9 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 				if err != nil {
 					return err
 				}
+				if rel, ok := v.R.(releaser); ok && slicer != nil {
+					rel.release(int64(c.BodyOff()), c.Hi-c.Lo)
+				}
 				results <- result[R]{seq: j.seq, body: j.end - j.start, r: r}
 			}
 			return nil
