@@ -73,7 +73,9 @@ const (
 	Console = Plain | FormCells
 )
 
-// Anchor is a short pattern that announces a candidate. Pattern is literal
+// Anchor is a short pattern that announces a candidate. With Start, the
+// pattern begins a line (after at most one space), which helps to find the
+// rows of a console screen. Pattern is literal
 // except for these escapes: \d a digit, \a an ASCII letter, \w a letter,
 // digit, '_' or '-', \s a space or tab, \\ a backslash. With Fold, ASCII
 // letters match either case. With Raw, the pattern is searched as raw bytes
@@ -83,6 +85,7 @@ type Anchor struct {
 	Forms   Forms
 	Fold    bool
 	Raw     bool
+	Start   bool
 }
 
 // Spec describes a carver.
@@ -297,7 +300,7 @@ func (s *Scanner) CarveChunk(data []byte, base uint64, lo, hi int, out []Record)
 			continue
 		}
 		in.At, in.Anchor, in.Enc = h.pos, a.index, h.enc
-		in.n = len(a.classes)
+		in.n, in.start = len(a.classes), a.start
 		in.back, in.fwd = s.specs[ci].Back, s.specs[ci].Forward
 		in.text.valid = false
 		st, en, f, ok := decodeSafe(s.carvers[ci], &in)
@@ -355,7 +358,8 @@ type Input struct {
 	// Enc is the encoding the anchor matched in.
 	Enc Encoding
 
-	n         int // anchor length in characters
+	n         int  // anchor length in characters
+	start     bool // the anchor begins a line
 	back, fwd int
 	text      Text
 	runs      [4 * numEncodings]run

@@ -31,13 +31,14 @@ type compiledAnchor struct {
 	classes []bset
 	forms   Forms
 	raw     bool
+	start   bool
 	carver  int // index in the scanner's carvers
 	index   int // index in the carver's Spec.Anchors
 	trig    int // trigger position
 }
 
 func compileAnchor(a Anchor, carver int) (compiledAnchor, error) {
-	ca := compiledAnchor{forms: a.Forms, raw: a.Raw, carver: carver}
+	ca := compiledAnchor{forms: a.Forms, raw: a.Raw, start: a.Start, carver: carver}
 	p := a.Pattern
 	for i := 0; i < len(p); i++ {
 		var s bset

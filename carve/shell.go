@@ -62,9 +62,9 @@ func (dirCarver) Spec() Spec {
 	return Spec{
 		Name: "dir",
 		Anchors: []Anchor{
-			{Pattern: "Volume in drive ", Forms: Console},
-			{Pattern: "Volume Serial Number is ", Forms: Console},
-			{Pattern: "Directory of ", Forms: Console},
+			{Pattern: "Volume in drive ", Forms: Console, Start: true},
+			{Pattern: "Volume Serial Number is ", Forms: Console, Start: true},
+			{Pattern: "Directory of ", Forms: Console, Start: true},
 			{Pattern: " File(s) ", Forms: Console},
 			{Pattern: " Dir(s) ", Forms: Console},
 			{Pattern: " bytes free", Forms: Console},
@@ -164,9 +164,9 @@ func (pingCarver) Spec() Spec {
 	return Spec{
 		Name: "ping",
 		Anchors: []Anchor{
-			{Pattern: "Pinging ", Forms: Console},
-			{Pattern: "Reply from ", Forms: Console},
-			{Pattern: "Ping statistics for ", Forms: Console},
+			{Pattern: "Pinging ", Forms: Console, Start: true},
+			{Pattern: "Reply from ", Forms: Console, Start: true},
+			{Pattern: "Ping statistics for ", Forms: Console, Start: true},
 			{Pattern: "Packets: Sent = ", Forms: Console},
 		},
 		Back: 8 << 10, Forward: 16 << 10,
@@ -235,7 +235,7 @@ func (pingCarver) Decode(in *Input) (int, int, Fields, bool) {
 var ipconfigRes = []*regexp.Regexp{
 	re(promptPrefix + `\s*Windows(?: \d+)? IP Configuration\s*$`),
 	re(`^\s*(\S.*? adapter .*?):?\s*$`),
-	re(`^\s+(\S.*?)\s*(?:\. ?){2,}:\s?(.*?)\s*$`),
+	re(`^\s\s+(\S.*?)\s*(?:\. ?)+:\s?(.*?)\s*$`),
 	re(`^\s{20,}([0-9A-Fa-f.:%]+)\s*$`),
 }
 
@@ -391,11 +391,11 @@ func (netstatCarver) Spec() Spec {
 	return Spec{
 		Name: "netstat",
 		Anchors: []Anchor{
-			{Pattern: "Active Connections", Forms: Console},
+			{Pattern: "Active Connections", Forms: Console, Start: true},
 			{Pattern: "Proto  Local Address", Forms: Console},
 			{Pattern: "Route Table", Forms: Console},
-			{Pattern: "Active Routes:", Forms: Console},
-			{Pattern: "Network Destination", Forms: Console},
+			{Pattern: "Active Routes:", Forms: Console, Start: true},
+			{Pattern: "Network Destination", Forms: Console, Start: true},
 		},
 		Back: 32 << 10, Forward: 64 << 10,
 		Summary: []string{"foreign_address", "local_port"},
@@ -473,8 +473,8 @@ func (tasklistCarver) Spec() Spec {
 	return Spec{
 		Name: "tasklist",
 		Anchors: []Anchor{
-			{Pattern: "Image Name ", Forms: Console},
-			{Pattern: "Process information for ", Forms: Console},
+			{Pattern: "Image Name ", Forms: Console, Start: true},
+			{Pattern: "Process information for ", Forms: Console, Start: true},
 			{Pattern: "Pid Pri Thd", Forms: Console},
 		},
 		Back: 32 << 10, Forward: 64 << 10,
@@ -549,9 +549,9 @@ func (netCmdCarver) Spec() Spec {
 	return Spec{
 		Name: "net",
 		Anchors: []Anchor{
-			{Pattern: "New connections will ", Forms: Console},
-			{Pattern: "User accounts for \\\\", Forms: Console},
-			{Pattern: "Share name ", Forms: Console},
+			{Pattern: "New connections will ", Forms: Console, Start: true},
+			{Pattern: "User accounts for \\\\", Forms: Console, Start: true},
+			{Pattern: "Share name ", Forms: Console, Start: true},
 		},
 		Forward: 32 << 10,
 		Summary: []string{"user", "remote", "share"},
@@ -653,7 +653,7 @@ type promptCarver struct{}
 func (promptCarver) Spec() Spec {
 	return Spec{
 		Name:    "prompt",
-		Anchors: []Anchor{{Pattern: `\a:\\`, Forms: Console}},
+		Anchors: []Anchor{{Pattern: `\a:\\`, Forms: Console, Start: true}},
 		Back:    2, Forward: 2048,
 		Summary: []string{"program", "command"},
 	}

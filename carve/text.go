@@ -151,7 +151,7 @@ func (in *Input) runAt(at int, enc Encoding) *run {
 		b = append(b, byte(u))
 	}
 	if enc == Cells {
-		breakRows(b)
+		breakRows(b, (at-from)/st, in.start)
 	}
 	slot.from, slot.to, slot.b = from, from+len(b)*st, b
 	return slot
@@ -175,52 +175,123 @@ var consoleWidths = []int{80, 90, 100, 120, 132, 140, 150, 160, 200, 240, 250, 3
 // breakRows turns console rows into lines in place: screen rows have no
 // line ends, only padding, so the last cell of each row, when it is a
 // space, becomes '\n' (a full row continues on the next, as the console
-// shows it). The width and the position of the rows are found from the
-// lines that start after long padding; without enough of them, the first
-// space of each run of 24 or more spaces becomes the line end.
-func breakRows(b []byte) {
-	var starts []int
+// shows it). Rows are tried starting at the anchor and one cell before it
+// (when the anchor starts a line) and where runs of spaces end (a line
+// after padding).
+func breakRows(b []byte, anchor int, start bool) {
+	phases := []int{anchor, anchor - 1}
+	seen := map[int]bool{}
 	run := 0
 	for i, c := range b {
 		if c == ' ' {
 			run++
 			continue
 		}
-		if run >= 8 {
-			starts = append(starts, i)
+		if run >= 4 && len(seen) < 64 && i-anchor < 64*80 && anchor-i < 64*80 {
+			if !seen[i] {
+				seen[i] = true
+				phases = append(phases, i)
+			}
 		}
 		run = 0
 	}
-	bestW, bestR, bestN := 0, 0, 1
-	counts := make(map[int]int)
+	// Widths are tried from the smallest; a width fits when nine rows in
+	// ten that are not blank end in a space (wrong widths cut lines). For
+	// the first width that fits, a row start at the anchor wins if it fits;
+	// else the start that cuts the fewest lines after padding (a start
+	// inside the indentation of most lines cuts those in column 0), then
+	// the most rows that end in two spaces or more, then the most padding
+	// at the ends of rows.
+	type cand struct{ w, r, v, n2, pad int }
+	better := func(c, d cand) bool {
+		if d.w == 0 || c.v != d.v {
+			return d.w == 0 || c.v < d.v
+		}
+		return c.n2 > d.n2 || c.n2 == d.n2 && c.pad > d.pad
+	}
+	var best cand
 	for _, w := range consoleWidths {
-		clear(counts)
-		for _, s := range starts {
-			r := s % w
-			counts[r]++
-			if n := counts[r]; n > bestN {
-				bestW, bestR, bestN = w, r, n
+		tried := map[int]bool{}
+		var fit, fitAnchor, any cand
+		for pi, r := range phases {
+			r = ((r % w) + w) % w
+			if tried[r] {
+				continue
 			}
+			tried[r] = true
+			base := anchor - anchor%w + r - 1
+			n, n2, v, total, pad := 0, 0, 0, 0, 0
+			for k := -64; k <= 64; k++ { // rows within 64 of the anchor
+				i := base + k*w
+				if i < 0 || i >= len(b) {
+					continue
+				}
+				p := 0
+				for j := i; p < w && j >= 0 && b[j] == ' '; j-- {
+					p++
+				}
+				if p >= w || i-w+1 < 0 {
+					continue // a blank row (or one cut by the run) says nothing
+				}
+				total++
+				if p == 0 {
+					// A word at the end of a row after a gap: the start of
+					// the next line, cut (a wrapped line has no gap).
+					j := i
+					for j > i-w+1 && b[j] != ' ' {
+						j--
+					}
+					g := 0
+					for ; g < 4 && j-g > i-w+1 && b[j-g] == ' '; g++ {
+					}
+					if g >= 4 {
+						v++
+					}
+				}
+				if p > 0 {
+					n++
+				}
+				if p > 1 {
+					n2++
+				}
+				pad += p
+			}
+			if n < 3 {
+				continue
+			}
+			c := cand{w, r, v, n2, pad}
+			if better(c, any) {
+				any = c
+			}
+			if 10*n >= 9*total {
+				if better(c, fit) {
+					fit = c
+				}
+				if start && pi < 2 && better(c, fitAnchor) {
+					fitAnchor = c
+				}
+			}
+		}
+		if fitAnchor.w != 0 {
+			best = fitAnchor
+			break
+		}
+		if fit.w != 0 {
+			best = fit
+			break
+		}
+		if better(any, best) {
+			best = any
 		}
 	}
-	if bestW != 0 {
-		for i := (bestR + bestW - 1) % bestW; i < len(b); i += bestW {
-			if b[i] == ' ' {
-				b[i] = '\n'
-			}
-		}
+	bestW, bestR := best.w, best.r
+	if bestW == 0 {
 		return
 	}
-	run = 0
-	for i, c := range b {
-		if c == ' ' {
-			run++
-			continue
+	for i := (bestR + bestW - 1) % bestW; i < len(b); i += bestW {
+		if b[i] == ' ' {
+			b[i] = '\n'
 		}
-		if run >= 24 {
-			b[i-run] = '\n'
-		}
-		run = 0
 	}
 }
 
