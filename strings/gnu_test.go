@@ -3,7 +3,6 @@ package strings
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,7 +12,7 @@ import (
 	gostrings "strings"
 	"testing"
 
-	"github.com/ulikunitz/xz"
+	"github.com/remnant-forensics/remnant/internal/testcorpus"
 )
 
 // gnuStrings runs binutils' strings on file and parses its -t d output.
@@ -82,7 +81,7 @@ func compareGNU(t *testing.T, file string, data []byte, min int, ws bool) {
 }
 
 func TestGNUOnMinidumps(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/corpus/minidump/*/*.dmp")
+	files, _ := filepath.Glob(filepath.Join(testcorpus.Root(t), "minidump", "*", "*.dmp"))
 	if len(files) == 0 {
 		t.Skip("corpus not found")
 	}
@@ -125,44 +124,24 @@ func TestGNUOnGenerated(t *testing.T) {
 	}
 }
 
-// xzFile decompresses a corpus file into dir.
-func xzFile(t testing.TB, src, dir string) (string, []byte) {
-	t.Helper()
-	f, err := os.Open(src)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer f.Close()
-	r, err := xz.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(dir, gostrings.TrimSuffix(filepath.Base(src), ".xz"))
-	if err := os.WriteFile(dst, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dst, data
-}
-
-// TestGNUOnWineDumps compares on the Wine-made dumps: the small ones always,
-// the full-memory ones (tens of MB, minutes on a busy machine) only with
-// REMNANT_SLOW_TESTS=1.
+// TestGNUOnWineDumps compares on the Wine-made dumps (decompressed once
+// into testcorpus's cache): the small ones always, the full-memory ones
+// (tens of MB: GNU strings takes a while) only with REMNANT_SLOW_TESTS=1.
 func TestGNUOnWineDumps(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/corpus/wine/*.dmp.xz")
+	files, _ := filepath.Glob(filepath.Join(testcorpus.Root(t), "wine", "*.dmp.xz"))
 	if len(files) == 0 {
-		t.Skip("corpus not found")
+		t.Skip("no Wine dumps in the corpus")
 	}
-	dir := t.TempDir()
 	for _, src := range files {
-		if os.Getenv("REMNANT_SLOW_TESTS") == "" && gostrings.Contains(src, "_full") {
+		name := gostrings.TrimSuffix(filepath.Base(src), ".xz")
+		if os.Getenv("REMNANT_SLOW_TESTS") == "" && gostrings.Contains(name, "_full") {
 			continue
 		}
-		f, data := xzFile(t, src, dir)
+		f := testcorpus.Wine(t, name)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		compareGNU(t, f, data, 4, false)
-		os.Remove(f)
 	}
 }
