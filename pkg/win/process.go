@@ -158,12 +158,17 @@ func (w *walker) walk(arch Arch, tebs []uint64, pebHint uint64, prefix string) *
 	return p
 }
 
-// pebReadSize is how much of the PEB is read: through SessionId.
+// pebReadSize is how much of the PEB is read: through SessionId, its last
+// member on Windows 2000 (so that a dump holding exactly sizeof(PEB) of
+// that build is enough).
 func pebReadSize(l *Layout) int {
 	pl := l.PEB
-	return span(4, pl.BeingDebugged, pl.ImageBaseAddress, pl.Ldr, pl.ProcessParameters, pl.ProcessHeap,
-		pl.NumberOfProcessors, pl.NumberOfHeaps, pl.ProcessHeaps, pl.OSMajorVersion, pl.OSMinorVersion,
-		pl.OSBuildNumber, pl.OSPlatformID, pl.SessionID) + l.PointerSize()
+	n := span(l.PointerSize(), pl.ImageBaseAddress, pl.Ldr, pl.ProcessParameters, pl.ProcessHeap, pl.ProcessHeaps)
+	if m := span(4, pl.NumberOfProcessors, pl.NumberOfHeaps, pl.OSMajorVersion, pl.OSMinorVersion,
+		pl.OSPlatformID, pl.SessionID); m > n {
+		n = m
+	}
+	return n
 }
 
 // findPEB tries, in order: each TEB (its Self pointer and its PEB pointer

@@ -834,3 +834,27 @@ func FuzzWalk(f *testing.F) {
 		}
 	})
 }
+
+// TestPEBExactSize: a dump that holds exactly sizeof(PEB) of Windows 2000
+// (0x1D8 bytes, ReactOS peb_teb.h) is enough to read the PEB.
+func TestPEBExactSize(t *testing.T) {
+	f, p := xpProcess(t)
+	full := f.space(4)
+	var segs []addrspace.Segment
+	var data bytes.Buffer
+	for _, r := range full.Ranges() {
+		size := r.Size
+		if r.Start == p.peb {
+			size = 0x1d8
+		}
+		b := make([]byte, size)
+		full.ReadAt(b, r.Start)
+		segs = append(segs, addrspace.Segment{VA: r.Start, Size: size, FileOff: uint64(data.Len())})
+		data.Write(b)
+	}
+	as := addrspace.NewSegmented(bytes.NewReader(data.Bytes()), 4, segs)
+	got, warns := Walk(as, Hints{TEBs: []uint64{p.teb}, OSBuild: 2195})
+	if got == nil || got.SessionID != 7 || len(got.InLoadOrder) != 3 {
+		t.Fatalf("%+v %v", got, warns)
+	}
+}
