@@ -259,11 +259,6 @@ func TestParseCodeView(t *testing.T) {
 
 // FuzzParse feeds arbitrary bytes to both layouts and to FromMemory.
 func FuzzParse(f *testing.F) {
-	for _, path := range []string{"testdata/tiny.bin"} {
-		if b, err := os.ReadFile(path); err == nil {
-			f.Add(b)
-		}
-	}
 	// A minimal PE32+ header with one section and a debug directory.
 	f.Add(minimalPE())
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -94,7 +94,7 @@ func (w *walker) imageHeader(m *mem, mod *Module) {
 	h, ok := w.images[mod.DllBase]
 	if !ok {
 		info, err := peimage.FromMemory(w.as, mod.DllBase, uint64(mod.SizeOfImage))
-		h = &imageHeader{info: info, err: err}
+		h = &imageHeader{info: info}
 		w.images[mod.DllBase] = h
 		// An image absent from the dump is normal; one present but not a
 		// PE image (a wiped or overwritten header) is worth saying.

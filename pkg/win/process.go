@@ -122,8 +122,7 @@ type walker struct {
 }
 
 type imageHeader struct {
-	info *peimage.Info
-	err  error
+	info *peimage.Info // nil when the header was absent or not a PE header
 }
 
 func (w *walker) mem(l *Layout, prefix string) *mem {
