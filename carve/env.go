@@ -90,7 +90,7 @@ func (envCarver) Decode(in *Input) (int, int, Fields, bool) {
 			break
 		}
 		p := start - 2*st
-		for p-st >= lo && charAt(data, p-st, in.Enc) != 0 {
+		for p-st >= lo && charAt(data, p-st, in.Enc) != 0 && isEnvChar(charAt(data, p-st, in.Enc)) {
 			p -= st
 		}
 		if p-st < lo {
@@ -98,9 +98,17 @@ func (envCarver) Decode(in *Input) (int, int, Fields, bool) {
 		}
 		s, _ := readStr(p)
 		if !envVar(s) {
+			// Heap bytes may run into the block's first string: keep the
+			// variable that ends it.
+			if k := varSuffix(s); k > 0 {
+				start = p + k*st
+			}
 			break
 		}
 		start = p
+		if charAt(data, p-st, in.Enc) != 0 {
+			break // not text before it: the block's first string
+		}
 	}
 	var vars []string
 	end := start
@@ -171,6 +179,35 @@ func envFields(form string, vars []string) Fields {
 		}
 	}
 	return append(f, Field{"variables", vars})
+}
+
+// varSuffix returns the index in s (in characters) of a NAME=value that
+// ends s after other bytes, or 0: the name is the run of letters, digits,
+// '_', '(', ')' and '-' before the first '=' that has one.
+func varSuffix(s string) int {
+	r := []rune(s)
+	for e := 1; e < len(r); e++ {
+		if r[e] != '=' {
+			continue
+		}
+		b := e
+		for b > 0 && (r[b-1] < 0x80 && (isAlnum(byte(r[b-1])) || strings.ContainsRune("_()-", r[b-1]))) {
+			b--
+		}
+		if b == e || b == 0 {
+			return 0
+		}
+		if envVar(string(r[b:])) {
+			return b
+		}
+		return 0
+	}
+	return 0
+}
+
+// isEnvChar reports whether c can be part of a variable.
+func isEnvChar(c rune) bool {
+	return c >= 0x20 && c != 0x7f && c < 0xd800 || c == '\t'
 }
 
 // charAt returns the character at chunk index p in encoding enc.
