@@ -3,9 +3,9 @@ package carve
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"crypto/sha256"
 	"io"
 	"os"
 	"os/exec"
