@@ -2,6 +2,7 @@ package physmem
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -600,30 +601,61 @@ func (im *Image) findKernelBase() {
 }
 
 // scanBackForPE looks for an MZ/PE header at page boundaries at or below va,
-// up to 64 MB down, whose SizeOfImage covers va.
+// up to 64 MB down, whose SizeOfImage covers va. Unmapped stretches are
+// skipped a table at a time.
 func (im *Image) scanBackForPE(va uint64) uint64 {
 	k := &im.k
 	b := make([]byte, 0x400)
-	start := va &^ (pageSize - 1)
-	for i := uint64(0); i < 64<<20/pageSize && start >= i*pageSize; i++ {
-		p := start - i*pageSize
-		var mz [2]byte
-		if _, err := k.space.ReadAt(mz[:], p); err != nil || mz != [2]byte{'M', 'Z'} {
+	low := uint64(0)
+	if va > 64<<20 {
+		low = va - 64<<20
+	}
+	for p := va &^ (pageSize - 1); p >= low && p <= va; {
+		if _, err := k.space.Translate(p); err != nil {
+			span := skipSpan(err, k.mode)
+			next := p&^(span-1) - pageSize
+			if next > p {
+				break
+			}
+			p = next
 			continue
 		}
-		if _, err := k.space.ReadAt(b, p); err != nil {
-			continue
+		if _, err := k.space.ReadAt(b, p); err == nil && b[0] == 'M' && b[1] == 'Z' {
+			lfa := le.Uint32(b[0x3c:])
+			if lfa >= 0x40 && lfa <= 0x400-0x60 && string(b[lfa:lfa+4]) == "PE\x00\x00" {
+				size := le.Uint32(b[lfa+24+56:]) // SizeOfImage: same offset in PE32 and PE32+
+				if uint64(size) > va-p {
+					return p
+				}
+			}
 		}
-		lfa := le.Uint32(b[0x3c:])
-		if lfa < 0x40 || lfa > 0x400-0x60 || string(b[lfa:lfa+4]) != "PE\x00\x00" {
-			continue
+		if p < pageSize {
+			break
 		}
-		size := le.Uint32(b[lfa+24+56:]) // SizeOfImage: same offset in PE32 and PE32+
-		if uint64(size) > va-p {
-			return p
-		}
+		p -= pageSize
 	}
 	return 0
+}
+
+// skipSpan is the span of virtual addresses a failed translation shows to
+// be unmapped: the whole range of the entry it stopped at.
+func skipSpan(err error, m Mode) uint64 {
+	var te *TranslateError
+	if !errors.As(err, &te) {
+		return pageSize
+	}
+	switch te.Level {
+	case "pml4e":
+		return 1 << 39
+	case "pdpte":
+		return 1 << 30
+	case "pde":
+		if m == ModeX86 {
+			return 1 << 22
+		}
+		return 1 << 21
+	}
+	return pageSize
 }
 
 // scanKDBG looks for an unencoded KDBG block in the kernel image's data
