@@ -580,6 +580,22 @@ func (f *File) threadByID(id uint32) *Thread {
 	return nil
 }
 
+// sizedList positions c after a list header that gives its own header and
+// entry sizes (ThreadInfoList, UnloadedModuleList, MemoryInfoList,
+// HandleData) and returns how many entries of the claimed n the stream
+// holds; err, when not nil, says the count was cut.
+func sizedList(c *cursor, name string, hdr, entry uint32, n uint64, minHdr, minEntry uint32) (uint64, error) {
+	if hdr < minHdr || entry < minEntry || int(hdr) > len(c.b) {
+		return 0, &FormatError{Off: c.off, Msg: fmt.Sprintf("%s header size %d / entry size %d", name, hdr, entry)}
+	}
+	c.pos = int(hdr)
+	fit := uint64(len(c.b)-c.pos) / uint64(entry)
+	if n > fit {
+		return fit, &FormatError{Off: c.off, Msg: fmt.Sprintf("%s claims %d entries, the stream holds %d", name, n, fit)}
+	}
+	return n, nil
+}
+
 func (f *File) parseThreadInfoList(c *cursor) error {
 	hdr := c.u32()
 	entry := c.u32()
@@ -587,17 +603,8 @@ func (f *File) parseThreadInfoList(c *cursor) error {
 	if c.err != nil {
 		return c.err
 	}
-	if hdr < 12 || entry < 64 || int(hdr) > len(c.b) {
-		return &FormatError{Off: c.off, Msg: fmt.Sprintf("ThreadInfoList header size %d / entry size %d", hdr, entry)}
-	}
-	c.pos = int(hdr)
-	fit := uint64(len(c.b)-c.pos) / uint64(entry)
-	var err error
-	if uint64(n) > fit {
-		err = &FormatError{Off: c.off, Msg: fmt.Sprintf("ThreadInfoList claims %d entries, the stream holds %d", n, fit)}
-		n = uint32(fit)
-	}
-	for i := uint32(0); i < n; i++ {
+	count, err := sizedList(c, "ThreadInfoList", hdr, entry, uint64(n), 12, 64)
+	for i := uint64(0); i < count; i++ {
 		start := c.pos
 		id := c.u32()
 		ti := Thread{ID: id, HasInfo: true}
@@ -736,17 +743,8 @@ func (f *File) parseUnloadedModuleList(c *cursor) error {
 	if c.err != nil {
 		return c.err
 	}
-	if hdr < 12 || entry < 24 || int(hdr) > len(c.b) {
-		return &FormatError{Off: c.off, Msg: fmt.Sprintf("UnloadedModuleList header size %d / entry size %d", hdr, entry)}
-	}
-	c.pos = int(hdr)
-	fit := uint64(len(c.b)-c.pos) / uint64(entry)
-	var err error
-	if uint64(n) > fit {
-		err = &FormatError{Off: c.off, Msg: fmt.Sprintf("UnloadedModuleList claims %d entries, the stream holds %d", n, fit)}
-		n = uint32(fit)
-	}
-	for i := uint32(0); i < n; i++ {
+	count, err := sizedList(c, "UnloadedModuleList", hdr, entry, uint64(n), 12, 24)
+	for i := uint64(0); i < count; i++ {
 		start := c.pos
 		m := Module{Base: c.u64(), Size: c.u32(), Checksum: c.u32(), TimeDateStamp: c.u32()}
 		nameRva := c.u32()
@@ -825,17 +823,8 @@ func (f *File) parseMemoryInfoList(c *cursor) error {
 	if c.err != nil {
 		return c.err
 	}
-	if hdr < 16 || entry < 48 || int(hdr) > len(c.b) {
-		return &FormatError{Off: c.off, Msg: fmt.Sprintf("MemoryInfoList header size %d / entry size %d", hdr, entry)}
-	}
-	c.pos = int(hdr)
-	fit := uint64(len(c.b)-c.pos) / uint64(entry)
-	var err error
-	if n > fit {
-		err = &FormatError{Off: c.off, Msg: fmt.Sprintf("MemoryInfoList claims %d entries, the stream holds %d", n, fit)}
-		n = fit
-	}
-	for i := uint64(0); i < n; i++ {
+	count, err := sizedList(c, "MemoryInfoList", hdr, entry, uint64(n), 16, 48)
+	for i := uint64(0); i < count; i++ {
 		start := c.pos
 		m := MemoryInfo{}
 		m.BaseAddress = c.u64()
@@ -885,16 +874,7 @@ func (f *File) parseHandleData(c *cursor) error {
 	if c.err != nil {
 		return c.err
 	}
-	if hdr < 16 || entry < 32 || int(hdr) > len(c.b) {
-		return &FormatError{Off: c.off, Msg: fmt.Sprintf("HandleData header size %d / descriptor size %d", hdr, entry)}
-	}
-	c.pos = int(hdr)
-	fit := uint64(len(c.b)-c.pos) / uint64(entry)
-	var err error
-	if uint64(n) > fit {
-		err = &FormatError{Off: c.off, Msg: fmt.Sprintf("HandleData claims %d descriptors, the stream holds %d", n, fit)}
-		n = uint32(fit)
-	}
+	count, err := sizedList(c, "HandleData", hdr, entry, uint64(n), 16, 32)
 	names := map[uint32]string{} // type names repeat: read each RVA once
 	str := func(rva uint32) string {
 		if rva == 0 {
@@ -910,7 +890,7 @@ func (f *File) parseHandleData(c *cursor) error {
 		names[rva] = s
 		return s
 	}
-	for i := uint32(0); i < n; i++ {
+	for i := uint64(0); i < count; i++ {
 		start := c.pos
 		h := Handle{Handle: c.u64()}
 		typeRva, objRva := c.u32(), c.u32()

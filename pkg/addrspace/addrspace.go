@@ -80,18 +80,19 @@ func NewSegmented(r io.ReaderAt, ptrSize int, segs []Segment) *Segmented {
 		if g.Size == 0 {
 			continue
 		}
-		if g.VA+g.Size < g.VA || g.VA+g.Size == 0 { // wraps: keep what ends below 2^64-1
-			g.Size = ^g.VA
-			if g.Size == 0 {
-				continue
-			}
+		if g.VA+g.Size < g.VA && g.VA+g.Size != 0 { // wraps: keep what fits below 2^64
+			g.Size = -g.VA
 		}
 		s = append(s, g)
 	}
 	sort.SliceStable(s, func(i, j int) bool { return s[i].VA < s[j].VA })
 	out := s[:0]
-	var end uint64
+	var end uint64 // end of the last segment kept; 0 with top set: 2^64
+	top := false
 	for i, g := range s {
+		if top {
+			break // the last segment kept reaches the top of the address space
+		}
 		if i > 0 && g.VA < end {
 			cut := end - g.VA
 			if cut >= g.Size {
@@ -103,6 +104,7 @@ func NewSegmented(r io.ReaderAt, ptrSize int, segs []Segment) *Segmented {
 		}
 		out = append(out, g)
 		end = g.VA + g.Size
+		top = end == 0
 	}
 	return &Segmented{r: r, segs: out, ptr: ptrSize}
 }
@@ -127,7 +129,8 @@ func (s *Segmented) Ranges() []Range {
 
 // find returns the index of the segment holding va, or -1.
 func (s *Segmented) find(va uint64) int {
-	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].VA+s.segs[i].Size > va })
+	// Compare with each segment's last byte: VA+Size may be 2^64 (0).
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].VA+(s.segs[i].Size-1) >= va })
 	if i < len(s.segs) && s.segs[i].VA <= va {
 		return i
 	}

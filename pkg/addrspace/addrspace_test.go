@@ -15,8 +15,9 @@ func TestSegmented(t *testing.T) {
 		{VA: 0x100e, Size: 4, FileOff: 30}, // overlaps partly: trimmed to 0x1010..
 		{VA: 0x3000, Size: 0, FileOff: 0},  // empty: dropped
 		{VA: ^uint64(0) - 1, Size: 8, FileOff: 0},
+		{VA: ^uint64(0), Size: 1, FileOff: 5}, // inside the previous one
 	})
-	want := []Range{{0x1000, 10}, {0x100a, 6}, {0x1010, 2}, {0x2000, 4}, {^uint64(0) - 1, 1}}
+	want := []Range{{0x1000, 10}, {0x100a, 6}, {0x1010, 2}, {0x2000, 4}, {^uint64(0) - 1, 2}}
 	if got := s.Ranges(); len(got) != len(want) {
 		t.Fatalf("ranges %v, want %v", got, want)
 	} else {
@@ -49,6 +50,12 @@ func TestSegmented(t *testing.T) {
 	}
 	if v, err := Ptr(s, 0x2000); err != nil || v != 0x6e6d6c6b {
 		t.Errorf("Ptr: 0x%x %v", v, err)
+	}
+	if v, err := U16(s, ^uint64(0)-1); err != nil || v != 0x3130 {
+		t.Errorf("last two bytes of the address space: 0x%x %v", v, err)
+	}
+	if _, err := U32(s, ^uint64(0)-1); !IsUnmapped(err) {
+		t.Errorf("read wrapping past 2^64: %v", err)
 	}
 	if _, err := U64(s, 0x2000); err == nil {
 		t.Error("U64 past the segment read")
