@@ -135,7 +135,7 @@ func (dirCarver) Decode(in *Input) (int, int, Fields, bool) {
 // ---- ping
 
 var pingRes = []*regexp.Regexp{
-	re(promptPrefix + `\s*Pinging (\S+)(?: \[([0-9A-Fa-f.:%]+)\])?(?: with (\d+) bytes of data)?(?::| using.*)?\s*$`),
+	re(promptPrefix + `\s*Pinging (\S+)(?: \[([0-9A-Fa-f.:%]+)\])?(?: from \S+)? with (\d+) bytes of data:\s*$`),
 	re(`^\s*Reply from ([0-9A-Fa-f.:%]+): (?:bytes=(\d+) )?time([<=])(\d+)ms(?: TTL=(\d+))?\s*$`),
 	re(`^\s*Reply from ([0-9A-Fa-f.:%]+): (.*\S)\s*$`),
 	re(`^\s*(Request timed out|Destination (?:host|net) unreachable|General failure|Hardware error|Transmit failed\..*)\.?\s*$`),
