@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/remnant-forensics/remnant/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,28 +18,10 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-type sampleTruth struct {
-	GroundTruth struct {
-		PID         uint32   `json:"pid"`
-		CommandLine string   `json:"command_line"`
-		ImagePath   string   `json:"image_path_name"`
-		Title       string   `json:"window_title"`
-		CurDir      string   `json:"current_directory"`
-		Environment []string `json:"environment"`
-		Modules     []string `json:"modules_in_load_order"`
-	} `json:"ground_truth"`
-}
-
-func readTruth(t *testing.T, path string) sampleTruth {
+func readTruth(t *testing.T, path string) testcorpus.WineTruth {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tr sampleTruth
-	if err := json.Unmarshal(b, &tr); err != nil {
-		t.Fatal(err)
-	}
+	var tr testcorpus.WineTruth
+	testcorpus.ReadJSON(t, path, &tr)
 	return tr
 }
 
@@ -71,8 +54,8 @@ func TestCmdlineJSON(t *testing.T) {
 		t.Fatalf("%d rows", len(doc.Rows))
 	}
 	r := doc.Rows[0]
-	want := map[string]any{"pid": float64(tr.PID), "process": "nc.exe", "image_path": tr.ImagePath, "command_line": tr.CommandLine,
-		"window_title": tr.Title, "dll_path": "", "current_directory": tr.CurDir}
+	want := map[string]any{"pid": float64(tr.PID), "process": "nc.exe", "image_path": tr.ImagePathName, "command_line": tr.CommandLine,
+		"window_title": tr.WindowTitle, "dll_path": "", "current_directory": tr.CurrentDirectory}
 	for k, v := range want {
 		if r[k] != v {
 			t.Errorf("%s = %v, the process said %v", k, r[k], v)

@@ -104,3 +104,22 @@ func readJSON(t testing.TB, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// WineTruth is the part of a winelab truth file that the process reported
+// about itself while it ran (ground_truth).
+type WineTruth struct {
+	GroundTruth struct {
+		PID              uint32   `json:"pid"`
+		PEB              string   `json:"peb"`
+		ImageBase        string   `json:"image_base"`
+		CommandLine      string   `json:"command_line"`
+		ImagePathName    string   `json:"image_path_name"`
+		CurrentDirectory string   `json:"current_directory"`
+		WindowTitle      string   `json:"window_title"`
+		DllPath          string   `json:"dll_path"`
+		DesktopInfo      string   `json:"desktop_info"`
+		ShellInfo        string   `json:"shell_info"`
+		Environment      []string `json:"environment"`
+		Modules          []string `json:"modules_in_load_order"`
+	} `json:"ground_truth"`
+}

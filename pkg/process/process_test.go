@@ -9,24 +9,7 @@ import (
 	"github.com/remnant-forensics/remnant/minidump"
 )
 
-// truth is the part of a winelab truth file that the process reported
-// about itself while it ran.
-type truth struct {
-	GroundTruth struct {
-		PID              uint32   `json:"pid"`
-		PEB              string   `json:"peb"`
-		ImageBase        string   `json:"image_base"`
-		CommandLine      string   `json:"command_line"`
-		ImagePathName    string   `json:"image_path_name"`
-		CurrentDirectory string   `json:"current_directory"`
-		WindowTitle      string   `json:"window_title"`
-		DllPath          string   `json:"dll_path"`
-		DesktopInfo      string   `json:"desktop_info"`
-		ShellInfo        string   `json:"shell_info"`
-		Environment      []string `json:"environment"`
-		Modules          []string `json:"modules_in_load_order"`
-	} `json:"ground_truth"`
-}
+type truth = testcorpus.WineTruth
 
 func hexval(t *testing.T, s string) uint64 {
 	t.Helper()
