@@ -289,6 +289,31 @@ func checkProc(t *testing.T, sc *scenario, im *Image, got Process, want gen.Proc
 	case err != nil || cmd != want.CmdLine:
 		t.Errorf("pid %d: command line %q %v, want %q", want.PID, cmd, err, want.CmdLine)
 	}
+	// pkg/win's walker through the same space.
+	wp, wwarns, err := im.Walk(got)
+	if err != nil || wp == nil {
+		t.Errorf("pid %d: walk: %v %v", want.PID, err, wwarns)
+		return
+	}
+	if wp.PEB != got.Peb || len(wp.InLoadOrder) != 1+len(want.DLLs) || wp.InLoadOrder[0].FullDllName != want.Path {
+		t.Errorf("pid %d: walk PEB 0x%x, %d modules %v", want.PID, wp.PEB, len(wp.InLoadOrder), wp.InLoadOrder)
+	}
+	switch {
+	case want.ParamsOut:
+		if wp.Params != nil && wp.Params.CommandLine.Complete {
+			t.Errorf("pid %d: walk read paged-out parameters", want.PID)
+		}
+	case wp.Params == nil:
+		t.Errorf("pid %d: walk found no parameters: %v", want.PID, wwarns)
+	default:
+		pr := wp.Params
+		if pr.CommandLine.Text != want.CmdLine || pr.ImagePathName.Text != want.Path || pr.CurrentDirectory.Text != want.CurDir {
+			t.Errorf("pid %d: walk params %q %q %q", want.PID, pr.CommandLine.Text, pr.ImagePathName.Text, pr.CurrentDirectory.Text)
+		}
+		if len(pr.Env) != len(want.Env) || pr.Env[0].String() != want.Env[0] {
+			t.Errorf("pid %d: walk env %v, want %v", want.PID, pr.Env, want.Env)
+		}
+	}
 	inRanges := false
 	for _, r := range sp.Ranges() {
 		if r.Contains(got.Peb) {

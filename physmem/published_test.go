@@ -67,6 +67,11 @@ func vergiliusLayout(t *testing.T, key string) gen.Layout {
 	}
 	ep := m("_EPROCESS")
 	delete(ep, "Pcb")
+	peb := m("_PEB")
+	// The file lists OSBuildNumber but not OSPlatformId, which follows
+	// OSBuildNumber (USHORT) and OSCSDVersion (USHORT) in every PEB (the
+	// JPCERT files and Vergilius agree); physmem does not read it.
+	peb["OSPlatformId"] = peb["OSBuildNumber"] + 4
 	return gen.Layout{
 		EPROCESS:     ep,
 		KProcessDTB:  hexOffset(t, v["_KPROCESS"]["DirectoryTableBase"]),
@@ -74,7 +79,7 @@ func vergiliusLayout(t *testing.T, key string) gen.Layout {
 		EProcessSize: int(v["_EPROCESS"]["_size"].(float64)),
 		HandleCount:  -1,
 		SessionID:    -1,
-		PEB:          m("_PEB"),
+		PEB:          peb,
 		LdrData:      m("_PEB_LDR_DATA"),
 		LdrEntry:     m("_LDR_DATA_TABLE_ENTRY"),
 		Params:       m("_RTL_USER_PROCESS_PARAMETERS"),
@@ -110,7 +115,7 @@ func isfLayout(t *testing.T, guid string) gen.Layout {
 		EProcessSize: d.UserTypes["_EPROCESS"].Size,
 		HandleCount:  hc,
 		SessionID:    d.UserTypes["_MM_SESSION_SPACE"].Fields["SessionId"].Offset,
-		PEB:          st("_PEB", "ImageBaseAddress", "Ldr", "ProcessParameters"),
+		PEB:          st("_PEB", "ImageBaseAddress", "Ldr", "ProcessParameters", "OSMajorVersion", "OSMinorVersion", "OSBuildNumber", "OSPlatformId"),
 		LdrData:      st("_PEB_LDR_DATA", "InLoadOrderModuleList", "InMemoryOrderModuleList", "InInitializationOrderModuleList"),
 		LdrEntry:     st("_LDR_DATA_TABLE_ENTRY", "InLoadOrderLinks", "InMemoryOrderLinks", "DllBase", "SizeOfImage", "FullDllName", "BaseDllName"),
 		Params: st("_RTL_USER_PROCESS_PARAMETERS", "CurrentDirectory", "DllPath", "ImagePathName", "CommandLine",

@@ -296,6 +296,17 @@ func (b *builder) userSpace(p *Proc) uint64 {
 	}
 	b.uwrite(peb, make([]byte, pageSize))
 	b.uptr(peb+uint64(l.PEB["ImageBaseAddress"]), imageBase)
+	u32 := func(field string, v uint32) {
+		if off, ok := l.PEB[field]; ok {
+			var x [4]byte
+			binary.LittleEndian.PutUint32(x[:], v)
+			b.uwrite(peb+uint64(off), x[:])
+		}
+	}
+	u32("OSMajorVersion", b.s.Major)
+	u32("OSMinorVersion", b.s.Minor)
+	u32("OSBuildNumber", b.s.Build) // USHORT, then OSCSDVersion 0
+	u32("OSPlatformId", 2)          // VER_PLATFORM_WIN32_NT
 
 	// Modules: the image, then its DLLs.
 	paths := append([]string{p.Path}, p.DLLs...)
