@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/scan"
@@ -276,9 +277,12 @@ type chunkResult struct {
 // holds the bytes at view offset base, with context before lo and after
 // hi. Records are appended to out in offset order.
 func (s *Scanner) CarveChunk(data []byte, base uint64, lo, hi int, out []Record) []Record {
+	cs := statePool.Get().(*chunkState)
+	defer statePool.Put(cs)
 	// Anchors after hi matter only for records that start before hi.
 	end := min(len(data), hi+s.back)
-	hits := s.m.find(data, lo, end, nil)
+	hits := s.m.find(data, lo, end, cs.hits[:0])
+	cs.hits = hits
 	if len(hits) == 0 {
 		return out
 	}
@@ -290,9 +294,14 @@ func (s *Scanner) CarveChunk(data []byte, base uint64, lo, hi int, out []Record)
 	})
 	// skip[carver][encoding]: a hit before this index is inside a record
 	// already decoded.
-	skip := make([][numEncodings]int, len(s.carvers))
+	if cap(cs.skip) < len(s.carvers) {
+		cs.skip = make([][numEncodings]int, len(s.carvers))
+	}
+	skip := cs.skip[:len(s.carvers)]
+	clear(skip)
 	n0 := len(out)
-	in := Input{Data: data, Base: base, Lo: lo, Hi: hi}
+	in := &cs.in
+	in.reset(data, base, lo, hi)
 	for _, h := range hits {
 		a := &s.m.anchors[h.anchor]
 		ci := a.carver
@@ -303,7 +312,7 @@ func (s *Scanner) CarveChunk(data []byte, base uint64, lo, hi int, out []Record)
 		in.n, in.start = len(a.classes), a.start
 		in.back, in.fwd = s.specs[ci].Back, s.specs[ci].Forward
 		in.text.valid = false
-		st, en, f, ok := decodeSafe(s.carvers[ci], &in)
+		st, en, f, ok := decodeSafe(s.carvers[ci], in)
 		if !ok || st < 0 || en > len(data) || st >= en {
 			continue
 		}
@@ -325,9 +334,35 @@ func (s *Scanner) CarveChunk(data []byte, base uint64, lo, hi int, out []Record)
 		}
 		out = append(out, rec)
 	}
+	in.reset(nil, 0, 0, 0) // keep no reference to the chunk
 	recs := out[n0:]
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })
 	return out
+}
+
+// chunkState is the scratch space of one CarveChunk call, pooled.
+type chunkState struct {
+	hits []hit
+	skip [][numEncodings]int
+	in   Input
+}
+
+var statePool = sync.Pool{New: func() any { return new(chunkState) }}
+
+// reset points the input at a new chunk, keeping the run buffers.
+func (in *Input) reset(data []byte, base uint64, lo, hi int) {
+	in.Data, in.Base, in.Lo, in.Hi = data, base, lo, hi
+	in.text = Text{}
+	for i := range in.runs {
+		r := &in.runs[i]
+		if r.enc == ASCII || r.enc == Binary {
+			r.b = nil // aliased the chunk
+		} else {
+			r.b = r.b[:0]
+		}
+		r.from, r.to = 0, 0
+		r.wide = r.wide[:0]
+	}
 }
 
 // decodeSafe calls the carver's decode step and turns a panic (a bug, never
