@@ -3,6 +3,8 @@ package physmem
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -342,4 +344,33 @@ func readUnicodeString(as addrspace.AddressSpace, va uint64) (string, error) {
 		return "", err
 	}
 	return utf16z(append(b, 0, 0)), nil
+}
+
+// TestWriteGeneratedImages writes the generated images to the directory
+// named by REMNANT_GEN_DIR (for the CLI and for other tools); skipped
+// otherwise.
+func TestWriteGeneratedImages(t *testing.T) {
+	dir := os.Getenv("REMNANT_GEN_DIR")
+	if dir == "" {
+		t.Skip("REMNANT_GEN_DIR not set")
+	}
+	for _, sc := range scenarios(t) {
+		g, err := gen.Build(sc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r io.ReaderAt = g.Mem
+		size, ext := g.Mem.Size, ".raw"
+		switch sc.container {
+		case "crash":
+			c := g.CrashDump(sc.spec, true)
+			r, size, ext = c, c.Size, ".dmp"
+		case "lime":
+			c := g.LiME()
+			r, size, ext = c, c.Size, ".lime"
+		}
+		if err := gen.WriteFile(filepath.Join(dir, sc.name+ext), r, size); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -48,6 +48,9 @@ type CLI struct {
 	Handles HandlesCmd `cmd:"" help:"Handles recorded in a minidump's HandleData stream."`
 	Strings StringsCmd `cmd:"" help:"Printable ASCII and UTF-16LE strings, with the virtual address and module or region that holds each."`
 	Carve   CarveCmd   `cmd:"" help:"Carve records from any memory: shell output, command lines, environments, IIS log lines, MFT records, PE images, URLs, IPs, e-mail, IRC."`
+	Pslist  PslistCmd  `cmd:"" help:"Processes on a memory image's active process list: pid, ppid, name, times, threads, handles, session, wow64, dtb."`
+	Pstree  PstreeCmd  `cmd:"" help:"A memory image's processes as a tree of parents and children."`
+	Psscan  PsscanCmd  `cmd:"" help:"Scan a whole memory image for process pool allocations, including exited and unlinked processes."`
 }
 
 // Env is what a running command writes to and how it reports warnings.
