@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 
@@ -11,6 +12,15 @@ import (
 )
 
 var benchData = sync.OnceValue(func() []byte {
+	// REMNANT_BENCH_CORPUS names a corpus file (bench/mkcorpus) whose first
+	// 256 MiB are used instead of generated data.
+	if f := os.Getenv("REMNANT_BENCH_CORPUS"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		return b[:min(len(b), 256<<20)]
+	}
 	// Memory-like: a third zero pages, the rest generated runs and noise.
 	rng := rand.New(rand.NewPCG(5, 6))
 	b := genMemory(rng, 32<<20)
@@ -29,6 +39,17 @@ func BenchmarkWriteText(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		if err := WriteText(context.Background(), view(data), Options{}, io.Discard, 'd'); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteText1 is WriteText on one worker: the cost per core.
+func BenchmarkWriteText1(b *testing.B) {
+	data := benchData()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := WriteText(context.Background(), view(data), Options{Scan: scan.Options{Workers: 1}}, io.Discard, 'd'); err != nil {
 			b.Fatal(err)
 		}
 	}

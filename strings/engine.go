@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
-	"sync"
+	"runtime"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/scan"
@@ -186,10 +186,10 @@ func (cs *chunkScan) each(fn func(r *rec)) {
 // scanned chunk into a result, deliver consumes results in order.
 func run[R interface{ readErrors() []error }](ctx context.Context, v addrspace.View, opt Options,
 	build func(cs *chunkScan) R, deliver func(R) error) error {
-	pool := sync.Pool{New: func() any { return newChunkScan(&opt, v.R) }}
+	scans := newFreeList(workers(opt), func() *chunkScan { return newChunkScan(&opt, v.R) })
 	return scan.Scan(ctx, v, opt.Scan, func(ctx context.Context, c *scan.Chunk) (R, error) {
-		cs := pool.Get().(*chunkScan)
-		defer pool.Put(cs)
+		cs := scans.get()
+		defer scans.put(cs)
 		cs.process(ctx, c)
 		return build(cs), ctx.Err()
 	}, func(r R) error {
@@ -200,4 +200,40 @@ func run[R interface{ readErrors() []error }](ctx context.Context, v addrspace.V
 		}
 		return deliver(r)
 	})
+}
+
+// workers returns the number of workers a scan with opt uses.
+func workers(opt Options) int {
+	if opt.Scan.Workers > 0 {
+		return opt.Scan.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// freeList keeps objects for reuse during one scan. Unlike a sync.Pool, a
+// garbage collection does not empty it, so that buffers that grew to the
+// size of a chunk's output stay grown.
+type freeList[T any] struct {
+	c   chan *T
+	new func() *T
+}
+
+func newFreeList[T any](n int, fn func() *T) *freeList[T] {
+	return &freeList[T]{c: make(chan *T, n), new: fn}
+}
+
+func (f *freeList[T]) get() *T {
+	select {
+	case x := <-f.c:
+		return x
+	default:
+		return f.new()
+	}
+}
+
+func (f *freeList[T]) put(x *T) {
+	select {
+	case f.c <- x:
+	default:
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"sync"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/scan"
@@ -127,8 +126,9 @@ func Scan(ctx context.Context, v addrspace.View, opt Options, fn func(String) er
 	if err != nil {
 		return err
 	}
+	batches := newFreeList(3*workers(opt)+2, func() *batch { return new(batch) })
 	return run(ctx, v, opt, func(cs *chunkScan) *batch {
-		b := batchPool.Get().(*batch)
+		b := batches.get()
 		b.reset(cs)
 		cs.each(func(r *rec) {
 			b.strs = append(b.strs, String{Off: r.off, Enc: r.enc, Len: r.chars})
@@ -143,7 +143,7 @@ func Scan(ctx context.Context, v addrspace.View, opt Options, fn func(String) er
 		}
 		return b
 	}, func(b *batch) error {
-		defer batchPool.Put(b)
+		defer batches.put(b)
 		for _, s := range b.strs {
 			if err := fn(s); err != nil {
 				return err
@@ -160,8 +160,6 @@ type batch struct {
 	text []byte
 	errs []error
 }
-
-var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 func (b *batch) reset(cs *chunkScan) {
 	b.strs, b.ends, b.text = b.strs[:0], b.ends[:0], b.text[:0]

@@ -314,3 +314,45 @@ func TestBadOptions(t *testing.T) {
 		t.Error("ebcdic accepted")
 	}
 }
+
+// TestWriteTextMatchesReference formats the reference's strings with
+// fmt (GNU's "%7d " style) and compares with WriteText's lines, for every
+// radix, long and short texts, texts at the very end of chunks and data,
+// and both kernels.
+func TestWriteTextMatchesReference(t *testing.T) { kernels(t, testWriteText) }
+
+func testWriteText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	data := genMemory(rng, 100_000)
+	data = append(data, "tail\x00e\x00n\x00d\x00"...)
+	data = append(data, bytes.Repeat([]byte("x"), 70)...)
+	v := view(data)
+	for _, o := range []Options{{}, {MinLen: 1, MaxLen: 65}, {MinLen: 6, MaxLen: 3, AllWhitespace: true}} {
+		for _, radix := range []byte{'d', 'x', 'o'} {
+			var want bytes.Buffer
+			for _, f := range referenceView(v, data, o) {
+				tag := "ascii"
+				if f.Enc == UTF16LE {
+					tag = "utf16le"
+				}
+				fmt.Fprintf(&want, "%7"+string(radix)+" %-7s %s\n", f.Off, tag, f.Text)
+			}
+			for _, sc := range []scan.Options{{}, {ChunkSize: 100, Overlap: 8, Workers: 3}} {
+				opt := o
+				opt.Scan = sc
+				var got bytes.Buffer
+				if err := WriteText(context.Background(), v, opt, &got, radix); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					g, w := got.String(), want.String()
+					i := 0
+					for i < len(g) && i < len(w) && g[i] == w[i] {
+						i++
+					}
+					t.Fatalf("%+v radix %c: output differs at byte %d: got %q, want %q", opt, radix, i, g[max(0, i-40):min(len(g), i+40)], w[max(0, i-40):min(len(w), i+40)])
+				}
+			}
+		}
+	}
+}
