@@ -74,7 +74,7 @@ func TestLayoutsMatchVergilius(t *testing.T) {
 	}
 }
 
-func hexOffset(t *testing.T, v any) int {
+func hexOffset(t testing.TB, v any) int {
 	s, _ := v.(string)
 	n, err := strconv.ParseInt(strings.TrimPrefix(s, "0x"), 16, 32)
 	if err != nil {
@@ -187,7 +187,7 @@ type isfDoc struct {
 	} `json:"user_types"`
 }
 
-func readISF(t *testing.T, path string) *isfDoc {
+func readISF(t testing.TB, path string) *isfDoc {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ var (
 	isfCache = map[string]*isfDoc{}
 )
 
-func loadVergilius(t *testing.T) map[string]map[string]map[string]any {
+func loadVergilius(t testing.TB) map[string]map[string]map[string]any {
 	vergiliusOnce.Do(func() {
 		b, err := os.ReadFile(filepath.Join(corpusLayouts, "vergilius-offsets.json"))
 		if err != nil {
@@ -38,7 +38,7 @@ func loadVergilius(t *testing.T) map[string]map[string]map[string]any {
 	return vergilius
 }
 
-func cachedISF(t *testing.T, guid string) *isfDoc {
+func cachedISF(t testing.TB, guid string) *isfDoc {
 	isfMu.Lock()
 	defer isfMu.Unlock()
 	if d := isfCache[guid]; d != nil {
@@ -51,7 +51,7 @@ func cachedISF(t *testing.T, guid string) *isfDoc {
 
 // vergiliusLayout builds a generator layout from vergilius-offsets.json
 // for key ("6.1.7601.17514-x64"); kernel fields the file lacks are absent.
-func vergiliusLayout(t *testing.T, key string) gen.Layout {
+func vergiliusLayout(t testing.TB, key string) gen.Layout {
 	v := loadVergilius(t)[key]
 	if v == nil {
 		t.Fatalf("%s not in vergilius-offsets.json", key)
@@ -88,7 +88,7 @@ func vergiliusLayout(t *testing.T, key string) gen.Layout {
 
 // isfLayout builds a generator layout from a JPCERT ISF file (all kernel
 // fields), with the user-mode structures from the same file.
-func isfLayout(t *testing.T, guid string) gen.Layout {
+func isfLayout(t testing.TB, guid string) gen.Layout {
 	d := cachedISF(t, guid)
 	st := func(name string, fields ...string) map[string]int {
 		out := map[string]int{}
@@ -130,7 +130,7 @@ func isfLayout(t *testing.T, guid string) gen.Layout {
 // LDR_DATA_TABLE_ENTRY and RTL_USER_PROCESS_PARAMETERS fields used here
 // are at the same offsets in Windows 2000 (ReactOS's NT 5 headers; pkg/win
 // relies on the same fact).
-func windows2000Layout(t *testing.T) gen.Layout {
+func windows2000Layout(t testing.TB) gen.Layout {
 	xp := vergiliusLayout(t, "5.1.2600.5512-x86")
 	return gen.Layout{
 		EPROCESS: map[string]int{
