@@ -20,6 +20,7 @@ type kernel struct {
 	entry uint64 // kernel entry point from the processor start block
 
 	kdbg    uint64 // VA of KDDEBUGGER_DATA64
+	kdbgPA  uint64 // its physical address, when found by a physical scan
 	kdbgHow string
 
 	base    uint64 // ntoskrnl image base
@@ -193,7 +194,7 @@ func (im *Image) scanForKernel() {
 		arch = "x86"
 	}
 	cands := candidateLayouts(arch)
-	var selfRef86, selfRefPAE uint64
+	var selfRef86, selfRefPAE, kdbgPA uint64
 	pat := []byte("System\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 	const chunk = 1 << 20
 	buf := make([]byte, chunk)
@@ -222,9 +223,12 @@ func (im *Image) scanForKernel() {
 			if arch == "x64" {
 				continue
 			}
+			if kdbgPA == 0 {
+				kdbgPA = findKDBGTag(b, base)
+			}
 			for p := uint64(0); p+pageSize <= n; p += pageSize {
 				pa := base + p
-				if selfRef86 == 0 && isSelfRef86(b[p:p+pageSize], pa) {
+				if selfRef86 == 0 && isSelfRef86(b[p:p+pageSize], pa, im.ph.end()) {
 					selfRef86 = pa
 				}
 				if selfRefPAE == 0 && isSelfRefPAE(b[p:p+pageSize], pa) {
@@ -236,6 +240,7 @@ func (im *Image) scanForKernel() {
 	if k.dtb != 0 {
 		return
 	}
+	k.kdbgPA = kdbgPA
 	switch {
 	case selfRef86 != 0:
 		k.mode, k.dtb = ModeX86, selfRef86
@@ -248,20 +253,47 @@ func (im *Image) scanForKernel() {
 	}
 }
 
+// findKDBGTag returns the physical address of the first KDBG block in b
+// (at physical address base): the owner tag at 0x10 of an 8-aligned block
+// whose Size is plausible.
+func findKDBGTag(b []byte, base uint64) uint64 {
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("KDBG"))
+		if j < 0 {
+			return 0
+		}
+		at := i + j
+		i = at + 1
+		if at < kdbgOwnerTag || (base+uint64(at-kdbgOwnerTag))%8 != 0 || at+8 > len(b) {
+			continue
+		}
+		if sz := le.Uint32(b[at+4:]); sz >= 0x80 && sz <= 0x1000 {
+			return base + uint64(at-kdbgOwnerTag)
+		}
+	}
+}
+
 // isSelfRef86 reports whether a page is an x86 page directory whose entry
-// 0x300 (0xc0000000) maps the directory itself, with most of the kernel
-// half valid.
-func isSelfRef86(p []byte, pa uint64) bool {
+// 0x300 (0xc0000000) maps the directory itself, with other valid kernel
+// entries, and every valid entry pointing inside physical memory (end).
+func isSelfRef86(p []byte, pa, end uint64) bool {
 	if le.Uint32(p[0xc00:])&0xfffff003 != uint32(pa)|3 || pa > 0xfffff000 {
 		return false
 	}
 	valid := 0
-	for i := 0x200; i < 0x400; i++ {
-		if le.Uint32(p[i*4:])&1 != 0 {
+	for i := 0; i < 0x400; i++ {
+		e := le.Uint32(p[i*4:])
+		if e&1 == 0 {
+			continue
+		}
+		if e&0x80 == 0 && uint64(e&0xfffff000) >= end {
+			return false
+		}
+		if i >= 0x200 {
 			valid++
 		}
 	}
-	return valid >= 16
+	return valid >= 3
 }
 
 // isSelfRefPAE reports whether a page is the PAE page directory of
@@ -514,6 +546,12 @@ const (
 // header's), or looks for it in the kernel image once the base is known.
 func (im *Image) readKDBG() {
 	k := &im.k
+	if k.kdbg == 0 && k.kdbgPA != 0 {
+		b := make([]byte, kdbgHead+8)
+		if _, err := im.ph.read(b, k.kdbgPA); err == nil && im.takeKDBG(b, 0, fmt.Sprintf("physical scan for the KDBG owner tag (physical 0x%x)", k.kdbgPA)) {
+			return
+		}
+	}
 	if k.kdbg == 0 {
 		return
 	}
@@ -530,6 +568,13 @@ func (im *Image) useKDBG(va uint64, how string) bool {
 	if _, err := k.space.ReadAt(b, va); err != nil {
 		return false
 	}
+	return im.takeKDBG(b, va, how)
+}
+
+// takeKDBG validates the bytes of a KDBG block (at va, 0 when known only
+// physically) and takes its pointers.
+func (im *Image) takeKDBG(b []byte, va uint64, how string) bool {
+	k := &im.k
 	if string(b[kdbgOwnerTag:kdbgOwnerTag+4]) != "KDBG" {
 		return false
 	}
@@ -595,7 +640,7 @@ func (im *Image) findKernelBase() {
 		return
 	}
 	k.pe = info
-	if k.kdbg == 0 {
+	if k.kdbg == 0 && k.kdbgHow == "" {
 		im.scanKDBG()
 	}
 }

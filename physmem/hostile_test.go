@@ -151,3 +151,49 @@ func TestLocatedLayout(t *testing.T) {
 		}
 	}
 }
+
+// With the System process's DTB field blanked, the physical scan cannot
+// take the page tables from it: the self-referencing page directory (x86)
+// or PAE directory and its PDPT give them, and a KDBG found physically the
+// process list.
+func TestSelfRefDiscovery(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		arch   gen.Arch
+		l      gen.Layout
+		paging Mode
+		major  uint32
+		minor  uint32
+		build  uint32
+		kb     uint64
+		sysPID uint32
+	}{
+		{"x86", gen.X86, windows2000Layout(t), ModeX86, 5, 0, 2195, 0x80400000, 8},
+		{"pae", gen.PAE, vergiliusLayout(t, "5.1.2600.5512-x86"), ModePAE, 5, 1, 2600, 0x804d7000, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := gen.Spec{Arch: c.arch, Major: c.major, Minor: c.minor, Build: c.build, L: c.l, MemSize: 128 << 20,
+				KernelBase: c.kb, PDBName: "ntkrnlpa.pdb", PDBAge: 1, Time: t0, SystemRoot: `C:\WINDOWS`, Processors: 1,
+				Procs: cast(`C:\WINDOWS`, c.sysPID), KDBG: true}
+			g, err := gen.Build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.Mem.Put32(g.Procs[0].EPROCESSPA+uint64(c.l.KProcessDTB), 0)
+			im, err := Open(g.Mem, g.Mem.Size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := im.Info()
+			if in.Paging != c.paging.String() || in.DTB != g.DTB || !strings.Contains(in.DTBHow, "self-referencing") {
+				t.Fatalf("paging %s dtb 0x%x (%s), want %s 0x%x", in.Paging, in.DTB, in.DTBHow, c.paging, g.DTB)
+			}
+			if in.KDBGPhys == 0 || in.PsActiveProcessHead != g.PsActiveProcessHead {
+				t.Errorf("KDBG phys 0x%x (%s), head 0x%x", in.KDBGPhys, in.KDBGHow, in.PsActiveProcessHead)
+			}
+			if ps, warns := im.Processes(); len(ps) != 12 || len(warns) != 0 {
+				t.Errorf("%d processes, %v", len(ps), warns)
+			}
+		})
+	}
+}

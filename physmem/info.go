@@ -33,8 +33,9 @@ type Info struct {
 	KernelGUID string `json:"kernel_guid,omitempty"`
 	KernelAge  uint32 `json:"kernel_age,omitempty"`
 
-	KDBG    uint64 `json:"kdbg"`
-	KDBGHow string `json:"kdbg_how"`
+	KDBG     uint64 `json:"kdbg"`      // virtual address (0 when found only physically)
+	KDBGPhys uint64 `json:"kdbg_phys"` // physical address, when found by a physical scan
+	KDBGHow  string `json:"kdbg_how"`
 
 	PsActiveProcessHead uint64 `json:"ps_active_process_head"`
 	PsLoadedModuleList  uint64 `json:"ps_loaded_module_list"`
@@ -59,7 +60,7 @@ func (im *Image) Info() Info {
 		Format: im.format.String(), FileSize: im.size, PhysicalEnd: im.ph.end(), Runs: len(im.ph.runs),
 		Paging: k.mode.String(), DTB: k.dtb, DTBHow: k.dtbHow,
 		Major: k.major, Minor: k.minor, Build: k.build, VersionHow: k.verHow, LayoutHow: k.layoutHow,
-		KernelBase: k.base, KernelHow: k.baseHow, KDBG: k.kdbg, KDBGHow: k.kdbgHow,
+		KernelBase: k.base, KernelHow: k.baseHow, KDBG: k.kdbg, KDBGPhys: k.kdbgPA, KDBGHow: k.kdbgHow,
 		PsActiveProcessHead: k.psHead, PsLoadedModuleList: k.psModules, ListHow: k.psHeadHow,
 		SystemProcess: k.system, SystemHow: k.systemHow,
 		Processors: k.processors, ProcessorsHow: k.procHow, Time: k.time, TimeHow: k.timeHow,
