@@ -92,7 +92,6 @@ type track struct {
 	top    int    // highest lane bit
 	stride uint64 // bytes per character
 	min    uint64 // minimum run length in characters
-	shifts []uint // window steps: w &= w >> s for each s
 	active bool
 	start  uint64 // offset of the active run's first byte
 	runs   []span // runs found, in order
@@ -106,20 +105,45 @@ func newTrack(stride, min int) track {
 	if stride == 2 {
 		t.lane, t.top = evenBit, 62
 	}
-	// Bits i with characters i, i+s, ..., i+(min-1)s all set, by doubling.
-	if (min-1)*stride < 64 {
-		k := 1
-		for 2*k <= min {
-			t.shifts = append(t.shifts, uint(k*stride))
-			k *= 2
-		}
-		if k < min {
-			t.shifts = append(t.shifts, uint((min-k)*stride))
-		}
-	} else {
-		t.shifts = nil // no run of min characters fits in a block
-	}
 	return t
+}
+
+// window finds the bits i of a block where characters i, i+s, …,
+// i+(min-1)s are all set (s the stride), by doubling: the starts of runs of
+// at least min characters that lie in the block.
+type window struct {
+	shifts [8]uint8
+	n      int
+	none   bool // no run of min characters fits in a block
+}
+
+func newWindow(stride, min int) window {
+	var w window
+	if (min-1)*stride >= 64 {
+		w.none = true
+		return w
+	}
+	k := 1
+	for 2*k <= min {
+		w.shifts[w.n] = uint8(k * stride)
+		w.n++
+		k *= 2
+	}
+	if k < min {
+		w.shifts[w.n] = uint8((min - k) * stride)
+		w.n++
+	}
+	return w
+}
+
+func (w *window) of(m uint64) uint64 {
+	if w.none {
+		return 0
+	}
+	for i := 0; i < w.n; i++ {
+		m &= m >> (w.shifts[i] & 63)
+	}
+	return m
 }
 
 func (t *track) reset() {
@@ -142,35 +166,27 @@ func (t *track) close(end uint64) {
 }
 
 // block follows the track through one block whose character mask is m
-// (lane bits only) and whose bit 0 is at offset base.
-func (t *track) block(m, base uint64) {
+// (lane bits only), whose window (see window) is w and whose bit 0 is at
+// offset base.
+func (t *track) block(m, w, base uint64) {
 	if t.active {
 		if m == t.lane {
 			return
 		}
-		e := bits.TrailingZeros64(^m & t.lane)
+		e := bits.TrailingZeros64(^m&t.lane) & 63 // < 64: m != lane
 		t.emit(t.start, base+uint64(e))
 		t.active = false
 		m &= ^uint64(0) << e
-	}
-	if m == 0 {
-		return
-	}
-	var w uint64
-	if t.shifts != nil || t.min <= 1 {
-		w = m
-		for _, s := range t.shifts {
-			w &= w >> s
-		}
+		w &= ^uint64(0) << e
 	}
 	for w != 0 {
-		s := bits.TrailingZeros64(w)
+		s := bits.TrailingZeros64(w) & 63 // w != 0
 		rest := ^(m >> s) & (t.lane >> s)
 		if rest == 0 {
 			t.active, t.start = true, base+uint64(s)
 			return
 		}
-		e := s + bits.TrailingZeros64(rest)
+		e := (s + bits.TrailingZeros64(rest)) & 63 // rest != 0 below bit 64-s
 		t.runs = append(t.runs, span{base + uint64(s), base + uint64(e)})
 		w &= ^uint64(0) << e
 		m &= ^uint64(0) << e
@@ -194,6 +210,7 @@ type kernel struct {
 	ascii, utf bool
 	a          track
 	u          [2]track // UTF-16LE runs starting at even, odd offsets
+	wa, wu     window   // of ASCII, of UTF-16LE (both alignments at once)
 	p, z       [segBlocks]uint64
 	tail       [128]byte
 }
@@ -209,6 +226,7 @@ func newKernel(opt *Options) *kernel {
 	if fastMasks != nil {
 		k.masksOf = fastMasks
 	}
+	k.wa, k.wu = newWindow(1, opt.MinLen), newWindow(2, opt.MinLen)
 	k.u[0] = newTrack(2, opt.MinLen)
 	k.u[1] = newTrack(2, opt.MinLen)
 	return k
@@ -276,17 +294,37 @@ func (k *kernel) scan(data []byte, off uint64, final bool) {
 
 // masks feeds one block's masks to the tracks.
 func (k *kernel) masks(p, z, zNext, base uint64) {
-	if k.ascii && (p != 0 || k.a.active) && !(k.a.active && p == ^uint64(0)) {
-		k.a.block(p, base)
-	}
-	if k.utf {
-		u := p & (z>>1 | zNext<<63)
-		par := base & 1
-		if e := u & evenBit; e != 0 || k.u[par].active {
-			k.u[par].block(e, base)
+	// Calls are skipped when nothing can happen: no active run, and no
+	// window bit or top character (a run that may go on).
+	if k.ascii {
+		a := &k.a
+		if a.active {
+			if p != ^uint64(0) {
+				a.block(p, k.wa.of(p), base)
+			}
+		} else if p != 0 {
+			if w := k.wa.of(p); w != 0 || p>>63 != 0 {
+				a.block(p, w, base)
+			}
 		}
-		if o := (u >> 1) & evenBit; o != 0 || k.u[par^1].active {
-			k.u[par^1].block(o, base+1)
+	}
+	if !k.utf {
+		return
+	}
+	u := p & (z>>1 | zNext<<63)
+	if u == 0 && !k.u[0].active && !k.u[1].active {
+		return
+	}
+	w := k.wu.of(u)
+	par := base & 1
+	if e, t := u&evenBit, &k.u[par]; t.active || w&evenBit != 0 || e>>62 != 0 {
+		if !t.active || e != evenBit {
+			t.block(e, w&evenBit, base)
+		}
+	}
+	if o, t := (u>>1)&evenBit, &k.u[par^1]; t.active || (w>>1)&evenBit != 0 || o>>62 != 0 {
+		if !t.active || o != evenBit {
+			t.block(o, (w>>1)&evenBit, base+1)
 		}
 	}
 }
