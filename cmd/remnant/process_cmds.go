@@ -1,10 +1,10 @@
 package main
 
 import (
-	"github.com/remnant-forensics/remnant/minidump"
 	"github.com/remnant-forensics/remnant/pkg/evidence"
 	"github.com/remnant-forensics/remnant/pkg/process"
 	"github.com/remnant-forensics/remnant/pkg/render"
+	"github.com/remnant-forensics/remnant/pkg/win"
 )
 
 // procArgs are the arguments of the per-process commands.
@@ -26,21 +26,63 @@ func (a procArgs) wants(pid uint32) bool {
 }
 
 // loadProcesses opens the evidence and builds the view of each process in
-// it (one for a process dump), reporting the warnings of both.
-func (e *Env) loadProcesses(a procArgs) (*evidence.File, minidump.Dump, []*process.Process, error) {
-	ev, d, err := e.openDump(a.File)
+// it: the one process of a process dump, or every process on the kernel's
+// list of a memory image (the --pid ones when given), reporting the
+// warnings of each.
+func (e *Env) loadProcesses(a procArgs) (*evidence.File, []*process.Process, error) {
+	ev, err := e.openEvidence(a.File)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	p := process.FromDump(d)
-	for _, w := range p.Warnings {
-		e.Warn(a.File, w)
+	switch ev.Kind {
+	case evidence.Minidump, evidence.Userdump:
+		d, err := ev.Dump()
+		if err != nil {
+			ev.Close()
+			return nil, nil, err
+		}
+		for _, w := range d.Summary().Warnings {
+			e.Warn(a.File, w.String())
+		}
+		p := process.FromDump(d)
+		for _, w := range p.Warnings {
+			e.Warn(a.File, w)
+		}
+		if !a.wants(p.PID) {
+			return ev, nil, nil
+		}
+		return ev, []*process.Process{p}, nil
 	}
+	ev.Close()
+	ev, im, err := e.openImage(a.File)
+	if err != nil {
+		return nil, nil, err
+	}
+	procs, warns := im.Processes()
+	for _, w := range warns {
+		e.Warn(a.File, w.String())
+	}
+	arch := im.Info().Arch
 	var out []*process.Process
-	if a.wants(p.PID) {
+	for _, kp := range procs {
+		if !a.wants(uint32(kp.PID)) {
+			continue
+		}
+		wp, wwarns, err := im.Walk(kp)
+		if err != nil {
+			wwarns = append(wwarns, win.Warning{Msg: err.Error()})
+		}
+		arch := arch
+		if kp.Wow64 {
+			arch = "x86"
+		}
+		p := process.FromWalk(uint32(kp.PID), kp.Name, arch, kp.CreateTime, wp, wwarns)
+		for _, w := range p.Warnings {
+			e.Warn(a.File, w)
+		}
 		out = append(out, p)
 	}
-	return ev, d, out, nil
+	return ev, out, nil
 }
 
 // DlllistCmd lists loaded modules.
@@ -50,7 +92,7 @@ type DlllistCmd struct {
 
 // Run implements the command.
 func (c *DlllistCmd) Run(e *Env) error {
-	ev, _, procs, err := e.loadProcesses(c.procArgs)
+	ev, procs, err := e.loadProcesses(c.procArgs)
 	if err != nil {
 		return err
 	}
@@ -74,7 +116,7 @@ type CmdlineCmd struct {
 
 // Run implements the command.
 func (c *CmdlineCmd) Run(e *Env) error {
-	ev, _, procs, err := e.loadProcesses(c.procArgs)
+	ev, procs, err := e.loadProcesses(c.procArgs)
 	if err != nil {
 		return err
 	}
@@ -97,7 +139,7 @@ type EnvarsCmd struct {
 
 // Run implements the command.
 func (c *EnvarsCmd) Run(e *Env) error {
-	ev, _, procs, err := e.loadProcesses(c.procArgs)
+	ev, procs, err := e.loadProcesses(c.procArgs)
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,7 @@ func (p *Process) fromWin(wp *win.Process, stream []minidump.Module) {
 	if wp.Wow64 != nil {
 		add(wp.Wow64.InLoadOrder, "peb32")
 	}
-	if len(p.Modules) == 0 {
+	if len(p.Modules) == 0 && stream != nil {
 		p.warnf("loader lists not in the evidence: modules are the dump's ModuleList")
 		p.streamModules(stream)
 	}
@@ -202,4 +202,31 @@ func (p *Process) name(s *minidump.Process) {
 
 func (p *Process) warnf(format string, args ...any) {
 	p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...))
+}
+
+// FromWalk builds the view of a process found outside a process dump (in a
+// physical memory image): its identity comes from the kernel's EPROCESS,
+// the rest from walking its own memory. wp may be nil when its PEB is not
+// in the image.
+func FromWalk(pid uint32, name, arch string, created time.Time, wp *win.Process, warns []win.Warning) *Process {
+	p := &Process{PID: pid, Name: name, Arch: arch, CreateTime: created, Win: wp}
+	if wp == nil || (wp.PEB == 0 && wp.Wow64 == nil) {
+		why := ""
+		if len(warns) > 0 {
+			why = " (" + warns[0].String() + ")"
+		}
+		p.warnf("pid %d: no PEB in the image%s: no modules, command line or environment", pid, why)
+		return p
+	}
+	for _, w := range warns {
+		p.Warnings = append(p.Warnings, w.String())
+	}
+	p.fromWin(wp, nil)
+	for i, w := range p.Warnings {
+		p.Warnings[i] = fmt.Sprintf("pid %d: %s", pid, w)
+	}
+	if p.ImagePath != "" {
+		p.Name = minidump.BaseName(p.ImagePath) // EPROCESS keeps only 15 characters
+	}
+	return p
 }
