@@ -90,41 +90,35 @@ func compileAnchor(a Anchor, carver int) (compiledAnchor, error) {
 	return ca, nil
 }
 
-// byteCost is -log2 of each byte's frequency in a sample of process memory
-// and executables (Wine process dumps, Linux shared libraries), rounded.
-var byteCost = [256]uint8{
-	1, 6, 6, 7, 7, 7, 6, 9, 6, 9, 9, 9, 9, 9, 9, 6, 8, 9, 9, 10, 9, 10, 10, 10, 8, 10, 10, 10, 9, 10, 10, 8,
-	8, 10, 10, 10, 7, 10, 10, 10, 9, 9, 10, 10, 10, 10, 9, 10, 8, 8, 9, 10, 9, 9, 10, 10, 9, 8, 10, 10, 10, 10, 10, 8,
-	8, 7, 9, 9, 7, 7, 9, 9, 6, 7, 10, 9, 7, 9, 8, 9, 8, 10, 9, 8, 9, 9, 9, 10, 9, 10, 9, 10, 9, 10, 10, 7,
-	9, 7, 9, 8, 8, 7, 7, 9, 9, 8, 10, 10, 7, 8, 8, 7, 8, 11, 7, 8, 7, 8, 9, 10, 9, 9, 10, 10, 9, 10, 10, 10,
-	9, 10, 11, 8, 8, 8, 11, 11, 9, 6, 11, 7, 10, 8, 11, 11, 9, 10, 11, 11, 10, 11, 11, 11, 10, 11, 11, 11, 11, 11, 11, 10,
-	9, 11, 11, 11, 11, 11, 11, 11, 10, 11, 11, 11, 10, 11, 9, 11, 10, 11, 11, 10, 10, 11, 10, 10, 9, 10, 10, 11, 10, 11, 10, 11,
-	8, 8, 9, 9, 9, 9, 9, 8, 9, 9, 10, 10, 10, 10, 10, 10, 9, 10, 10, 10, 11, 10, 10, 10, 8, 10, 10, 10, 9, 9, 9, 9,
-	9, 10, 10, 10, 10, 10, 10, 10, 8, 9, 10, 9, 10, 10, 10, 10, 9, 10, 10, 10, 11, 10, 9, 10, 9, 10, 10, 10, 10, 9, 9, 6,
+// byteFreq is how often each byte occurs in process memory, per million
+// bytes (at least 1): measured on Wine process dumps (cmd.exe, conhost.exe)
+// and on the strings benchmark's memory-like mix of executables, text,
+// UTF-16 text, zero pages and random bytes.
+var byteFreq = [256]uint32{
+	437414, 17313, 14909, 6706, 7871, 10732, 6269, 2425, 5777, 3614, 5003, 2658, 2605, 2301, 4155, 5849,
+	3782, 1917, 1621, 2170, 2131, 1416, 1303, 1155, 2331, 1258, 1009, 980, 1307, 937, 973, 2101,
+	19741, 1012, 1630, 1243, 5140, 1541, 1145, 1084, 2606, 2081, 2056, 970, 1724, 1746, 2189, 1751,
+	4168, 2692, 1366, 1384, 1347, 1147, 951, 836, 1662, 1450, 1466, 1694, 1702, 1654, 1141, 3155,
+	2330, 4770, 2386, 2785, 4710, 3825, 1800, 1908, 10122, 3927, 1137, 1114, 4336, 1989, 1931, 1848,
+	3164, 1195, 2750, 2933, 3169, 2010, 1382, 1315, 1820, 1137, 715, 1139, 1178, 1276, 895, 6320,
+	1133, 6593, 1954, 4045, 4485, 11667, 4243, 2512, 3085, 6969, 971, 1316, 4712, 3180, 6864, 6161,
+	4006, 1060, 6633, 6254, 10725, 4360, 1845, 1634, 1742, 2142, 955, 1967, 1108, 992, 807, 1340,
+	1820, 788, 970, 3063, 2289, 2911, 841, 659, 1033, 6860, 571, 4907, 820, 3108, 701, 624,
+	2667, 1472, 556, 615, 790, 618, 706, 576, 730, 546, 544, 550, 752, 590, 663, 1638,
+	963, 576, 547, 569, 669, 569, 556, 519, 844, 592, 626, 574, 767, 623, 1407, 650,
+	858, 531, 536, 547, 807, 653, 973, 711, 1051, 657, 924, 714, 718, 761, 882, 736,
+	4022, 1241, 1225, 1754, 1219, 1119, 1379, 2305, 1131, 1126, 865, 863, 1176, 838, 839, 953,
+	1318, 791, 946, 771, 695, 646, 710, 645, 3269, 664, 629, 747, 1299, 1211, 1201, 1442,
+	1248, 661, 704, 620, 1157, 724, 685, 724, 3397, 1740, 723, 1062, 1168, 736, 784, 954,
+	1177, 679, 757, 1022, 895, 752, 1138, 921, 1257, 798, 1143, 976, 1112, 1140, 1582, 21193,
 }
 
-// textCost is -log2 of the frequency of the commonest characters of
-// English and Windows text (space, lower-case letters, digits), which
-// byteCost, measured mostly on binary data, underrates.
-func textCost(b byte) uint8 {
-	switch {
-	case b == ' ':
-		return 3
-	case b == 'e' || b == 't' || b == 'a' || b == 'o' || b == 'i' || b == 'n' || b == 's' || b == 'r':
-		return 5
-	case b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '.', b == '\\':
-		return 6
-	}
-	return 20
-}
-
-// classFreq estimates how often a byte of class s occurs (in 2^-20 units).
+// classFreq estimates how often a byte of class s occurs (per million).
 func classFreq(s *bset) uint64 {
 	var f uint64
 	for b := 0; b < 256; b++ {
 		if s.has(byte(b)) {
-			c := min(20, byteCost[b], textCost(byte(b)))
-			f += 1 << (20 - c)
+			f += uint64(byteFreq[b])
 		}
 	}
 	return f
@@ -283,32 +277,41 @@ type hit struct {
 func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
 	to = min(to, len(data))
 	tr := &m.trig
-	for i := from; i < to; i++ {
-		// Eight bytes at a time while none is a trigger.
-		for i+8 <= to {
-			w := binary.LittleEndian.Uint64(data[i:])
-			if w != 0 && tr[byte(w)]|tr[byte(w>>8)]|tr[byte(w>>16)]|tr[byte(w>>24)]|
-				tr[byte(w>>32)]|tr[byte(w>>40)]|tr[byte(w>>48)]|tr[byte(w>>56)] != 0 {
-				break
-			}
-			i += 8
-		}
-		if i >= to {
-			break
-		}
-		c := data[i]
-		if tr[c] == 0 {
+	i := from
+	// Eight bytes at a time: a mask of the trigger bytes among them.
+	for ; i+8 <= to; i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		if w == 0 {
 			continue
 		}
-		if i+1 < len(data) && !m.anyNext[c] {
-			p := uint(c)<<8 | uint(data[i+1])
-			if m.next[p>>6]&(1<<(p&63)) == 0 {
-				continue
-			}
+		mask := uint(tr[byte(w)]) | uint(tr[byte(w>>8)])<<1 | uint(tr[byte(w>>16)])<<2 |
+			uint(tr[byte(w>>24)])<<3 | uint(tr[byte(w>>32)])<<4 | uint(tr[byte(w>>40)])<<5 |
+			uint(tr[byte(w>>48)])<<6 | uint(tr[byte(w>>56)])<<7
+		for mask != 0 {
+			j := i + bits.TrailingZeros(mask)
+			mask &= mask - 1
+			hits = m.at(data, from, j, hits)
 		}
-		hits = m.verify(data, from, i, hits)
+	}
+	for ; i < to; i++ {
+		if tr[data[i]] != 0 {
+			hits = m.at(data, from, i, hits)
+		}
 	}
 	return hits
+}
+
+// at checks the trigger byte at i: the byte after it against the pair
+// table, then the anchors it triggers.
+func (m *matcher) at(data []byte, from, i int, hits []hit) []hit {
+	c := data[i]
+	if i+1 < len(data) && !m.anyNext[c] {
+		p := uint(c)<<8 | uint(data[i+1])
+		if m.next[p>>6]&(1<<(p&63)) == 0 {
+			return hits
+		}
+	}
+	return m.verify(data, from, i, hits)
 }
 
 // verify checks the anchors triggered by data[i].

@@ -131,11 +131,19 @@ func (in *Input) runAt(at int, enc Encoding) *run {
 	}
 	unit := func(p int) uint16 { return uint16(data[p]) | uint16(data[p+1])<<8 }
 	from := at
-	for from-st >= 0 && isTextUnit(unit(from-st)) {
+	// A console cell's attribute has colours in its low byte (never black
+	// on black for text) and, in practice, nothing in its high byte.
+	isText := func(p int) bool {
+		if !isTextUnit(unit(p)) {
+			return false
+		}
+		return enc != Cells || p+4 <= len(data) && data[p+2] != 0 && data[p+3] == 0
+	}
+	for from-st >= 0 && isText(from-st) {
 		from -= st
 	}
 	to := at
-	for to+2 <= len(data) && isTextUnit(unit(to)) {
+	for to+2 <= len(data) && isText(to) {
 		to += st
 	}
 	if to == at {
