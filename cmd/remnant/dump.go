@@ -19,6 +19,10 @@ func (e *Env) openEvidence(p string) (*evidence.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ev.Size == 0 {
+		ev.Close()
+		return nil, fmt.Errorf("%s: offset 0x0: empty file", p)
+	}
 	e.inputs = append(e.inputs, ev)
 	return ev, nil
 }

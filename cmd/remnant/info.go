@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/remnant-forensics/remnant/minidump"
+	"github.com/remnant-forensics/remnant/pkg/evidence"
 	"github.com/remnant-forensics/remnant/pkg/process"
 	"github.com/remnant-forensics/remnant/pkg/render"
 )
@@ -136,11 +137,22 @@ func productType(t uint8) string {
 
 // Run implements the command.
 func (c *InfoCmd) Run(e *Env) error {
-	ev, d, err := e.openDump(c.File)
+	ev, err := e.openEvidence(c.File)
 	if err != nil {
 		return err
 	}
+	if ev.Kind != evidence.Minidump && ev.Kind != evidence.Userdump {
+		return c.infoImage(e, ev)
+	}
+	d, err := ev.Dump()
+	if err != nil {
+		ev.Close()
+		return err
+	}
 	defer ev.Close()
+	for _, w := range d.Summary().Warnings {
+		e.Warn(c.File, w.String())
+	}
 	s := d.Summary()
 	p := process.FromDump(d)
 	for _, w := range p.Warnings {
@@ -238,6 +250,15 @@ func (ip *infoProcess) fill(p *process.Process) {
 }
 
 func writeInfo(e *Env, r *infoReport) error {
+	if render.Format(e.Format) == render.Table {
+		return writeInfoText(e.Stdout, r)
+	}
+	return writeReport(e, r)
+}
+
+// writeReport writes a report object as JSON, one JSON line, or key,value
+// CSV rows.
+func writeReport(e *Env, r any) error {
 	switch render.Format(e.Format) {
 	case render.JSON, render.JSONL:
 		var b []byte
@@ -265,7 +286,7 @@ func writeInfo(e *Env, r *infoReport) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	return writeInfoText(e.Stdout, r)
+	return fmt.Errorf("format %s: not for reports", e.Format)
 }
 
 // flatten writes a JSON document as key,value rows in document order, with

@@ -143,7 +143,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"handles", sample}, exitWarnings, "no HandleData"},
 		{[]string{"handles", "../../testdata/minidump/breakpad_tiny-exe-with-cet-xsave.dmp"}, exitOK, ""},
 		{[]string{"info", "../../testdata/minidump/rust-minidump_invalid-record-count.dmp"}, exitWarnings, "runs past the end"},
-		{[]string{"info", text}, exitFailure, "offset 0x0: not a process dump"},
+		{[]string{"info", text}, exitWarnings, "no kernel page tables found"}, // a raw image of nothing known
+		{[]string{"threads", text}, exitFailure, "offset 0x0: not a process dump"},
 		{[]string{"info", empty}, exitFailure, "empty file"},
 		{[]string{"info", filepath.Join(dir, "missing.dmp")}, exitFailure, "no such file"},
 		{[]string{"info"}, exitUsage, ""},
