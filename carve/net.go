@@ -65,7 +65,9 @@ func (ipv4Carver) Decode(in *Input) (int, int, Fields, bool) {
 	}
 	addr := string(b[s:e])
 	ip, ok := parseIPv4(addr)
-	if !ok || ip == [4]byte{} || ip == [4]byte{255, 255, 255, 255} && false {
+	// 0.0.0.0 is an address in netstat output but noise alone; 2.5.x.y
+	// are X.500 object identifiers (certificate extensions, attributes).
+	if !ok || ip == [4]byte{} || ip[0] == 2 && ip[1] == 5 {
 		return 0, 0, nil, false
 	}
 	f := Fields{{"address", addr}}

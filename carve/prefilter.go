@@ -7,13 +7,14 @@ import (
 )
 
 // The prefilter finds every anchor of every carver in one pass. Each anchor
-// is a short sequence of byte classes; one of its positions, the rarest
-// according to byteCost, is its trigger. The scan loop tests each byte of
-// the chunk against a 256-entry table of trigger bytes, then the following
-// byte against a table of the pairs that can follow a trigger (the next
-// character of some anchor in ASCII form, or 0 in UTF-16 and cell form),
-// and only then verifies the anchors that own the trigger, in each form, at
-// the start the trigger implies.
+// is a short sequence of byte classes; one of its positions is its trigger,
+// chosen so that the trigger bytes are few and rare (byteFreq). The scan
+// loop takes the chunk eight bytes at a time and makes a mask of the
+// trigger bytes among them from a 256-entry table; for each, the byte after
+// it selects the anchors worth verifying (those whose next character it is
+// in ASCII form, or, when it is 0, those searched in UTF-16 and cell form),
+// and only those are verified, in those forms, at the start the trigger
+// implies.
 
 // bset is a set of bytes.
 type bset [4]uint64
@@ -126,43 +127,59 @@ func classFreq(s *bset) uint64 {
 
 type ref struct {
 	anchor int32
-	k      int32 // trigger position in the anchor
+	k      int16 // trigger position in the anchor
+	forms  uint8 // encodings to verify: 1<<ASCII (or Binary), 1<<UTF16LE, 1<<Cells
 }
 
 type matcher struct {
 	anchors []compiledAnchor
 	trig    [256]uint8
-	refs    [256][]ref
-	next    [1 << 16 / 64]uint64 // pairs (trigger, following byte) worth verifying
-	anyNext [256]bool            // trigger byte whose following byte is not checked
+	refs    [256][]ref       // by trigger byte: every anchor, every form
+	pair    [256]*[256][]ref // by trigger byte and the byte after it
 }
 
 func newMatcher(anchors []compiledAnchor) *matcher {
 	m := &matcher{anchors: anchors}
 	chooseTriggers(m.anchors)
+	add := func(b, next byte, r ref) {
+		if m.pair[b] == nil {
+			m.pair[b] = new([256][]ref)
+		}
+		l := m.pair[b][next]
+		if n := len(l); n > 0 && l[n-1].anchor == r.anchor {
+			l[n-1].forms |= r.forms
+			return
+		}
+		m.pair[b][next] = append(l, r)
+	}
 	for ai := range m.anchors {
 		a := &m.anchors[ai]
-		best := a.trig
-		last := best == len(a.classes)-1
+		k := a.trig
+		last := k == len(a.classes)-1
+		var narrow, wide uint8
+		if a.raw || a.forms&FormASCII != 0 {
+			narrow = 1 << ASCII
+		}
+		if !a.raw {
+			wide = uint8(a.forms) & (1<<UTF16LE | 1<<Cells)
+		}
 		for b := 0; b < 256; b++ {
-			if !a.classes[best].has(byte(b)) {
+			if !a.classes[k].has(byte(b)) {
 				continue
 			}
 			m.trig[b] = 1
-			m.refs[b] = append(m.refs[b], ref{int32(ai), int32(best)})
-			if last {
-				m.anyNext[b] = true
-				continue
-			}
-			if a.raw || a.forms&FormASCII != 0 {
-				for n := 0; n < 256; n++ {
-					if a.classes[best+1].has(byte(n)) {
-						m.setNext(byte(b), byte(n))
-					}
+			m.refs[b] = append(m.refs[b], ref{int32(ai), int16(k), narrow | wide})
+			for n := 0; n < 256; n++ {
+				f := uint8(0)
+				if narrow != 0 && (last || a.classes[k+1].has(byte(n))) {
+					f |= narrow
 				}
-			}
-			if !a.raw && a.forms&(FormUTF16|FormCells) != 0 {
-				m.setNext(byte(b), 0)
+				if n == 0 {
+					f |= wide
+				}
+				if f != 0 {
+					add(byte(b), byte(n), ref{int32(ai), int16(k), f})
+				}
 			}
 		}
 	}
@@ -261,11 +278,6 @@ func subset(x, y, z *bset) bool {
 	return true
 }
 
-func (m *matcher) setNext(b, n byte) {
-	i := uint(b)<<8 | uint(n)
-	m.next[i>>6] |= 1 << (i & 63)
-}
-
 type hit struct {
 	pos    int // index of the anchor's first byte
 	anchor int32
@@ -301,44 +313,38 @@ func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
 	return hits
 }
 
-// at checks the trigger byte at i: the byte after it against the pair
-// table, then the anchors it triggers.
+// at checks the trigger byte at i: the anchors that it and the byte after
+// it can start, in the forms they allow.
 func (m *matcher) at(data []byte, from, i int, hits []hit) []hit {
-	c := data[i]
-	if i+1 < len(data) && !m.anyNext[c] {
-		p := uint(c)<<8 | uint(data[i+1])
-		if m.next[p>>6]&(1<<(p&63)) == 0 {
-			return hits
-		}
+	if i+1 >= len(data) {
+		return m.verify(data, from, i, m.refs[data[i]], hits)
 	}
-	return m.verify(data, from, i, hits)
+	if l := m.pair[data[i]][data[i+1]]; len(l) > 0 {
+		return m.verify(data, from, i, l, hits)
+	}
+	return hits
 }
 
-// verify checks the anchors triggered by data[i].
-func (m *matcher) verify(data []byte, from, i int, hits []hit) []hit {
-	for _, r := range m.refs[data[i]] {
+// verify checks the anchors of refs triggered by data[i].
+func (m *matcher) verify(data []byte, from, i int, refs []ref, hits []hit) []hit {
+	for _, r := range refs {
 		a := &m.anchors[r.anchor]
 		n, k := len(a.classes), int(r.k)
-		if a.raw {
+		if r.forms&(1<<ASCII) != 0 {
 			if s := i - k; s >= from && s+n <= len(data) && matchAt(data, s, 1, a.classes, false) {
-				hits = append(hits, hit{s, r.anchor, Binary})
-			}
-			continue
-		}
-		if a.forms&FormASCII != 0 {
-			if s := i - k; s >= from && s+n <= len(data) && matchAt(data, s, 1, a.classes, false) {
-				hits = append(hits, hit{s, r.anchor, ASCII})
+				enc := ASCII
+				if a.raw {
+					enc = Binary
+				}
+				hits = append(hits, hit{s, r.anchor, enc})
 			}
 		}
-		if i+1 >= len(data) || data[i+1] != 0 {
-			continue
-		}
-		if a.forms&FormUTF16 != 0 {
+		if r.forms&(1<<UTF16LE) != 0 {
 			if s := i - 2*k; s >= from && s+2*n <= len(data) && matchAt(data, s, 2, a.classes, true) {
 				hits = append(hits, hit{s, r.anchor, UTF16LE})
 			}
 		}
-		if a.forms&FormCells != 0 {
+		if r.forms&(1<<Cells) != 0 {
 			if s := i - 4*k; s >= from && s+4*n-2 <= len(data) && matchAt(data, s, 4, a.classes, true) {
 				hits = append(hits, hit{s, r.anchor, Cells})
 			}
