@@ -120,7 +120,7 @@ func (cs *chunkScan) appendChars(dst, raw []byte, enc Encoding, have uint64) []b
 	if enc == UTF16LE {
 		n /= 2
 	}
-	if m := uint64(cs.opt.MaxLen); m > 0 {
+	if m := uint64(cs.opt.MaxLen); m > 0 { // always, once normalized
 		if have >= m {
 			return dst
 		}

@@ -59,6 +59,11 @@ func ParseEncoding(s string) (Encoding, error) {
 // DefaultMinLen is GNU strings' default minimum length.
 const DefaultMinLen = 4
 
+// MaxText is the most characters of one string that are kept (and
+// printed): a run longer than 64 Mi characters is cut, where GNU strings
+// would print it whole.
+const MaxText = 64 << 20
+
 // Options select what is a string and how the view is read. The zero value
 // finds strings of at least 4 characters in both encodings.
 type Options struct {
@@ -68,9 +73,9 @@ type Options struct {
 	Encodings Encoding
 	// AllWhitespace makes \n, \v, \f and \r printable too, as GNU's -w.
 	AllWhitespace bool
-	// MaxLen, when positive, keeps only the first MaxLen characters of
-	// each string's text (String.Len still tells the whole length). It also
-	// bounds the memory a single huge string can take.
+	// MaxLen keeps only the first MaxLen characters of each string's text
+	// (String.Len still tells the whole length); MaxText when 0. It bounds
+	// the memory a single huge run (hostile or not) can take.
 	MaxLen int
 	// Scan tunes the parallel scan (chunk size, workers, progress).
 	// Lookbehind and Overlap are set by this package.
@@ -94,8 +99,8 @@ func (o Options) normalized() (Options, error) {
 	if o.Encodings&^Both != 0 {
 		return o, fmt.Errorf("unknown encoding set %d", o.Encodings)
 	}
-	if o.MaxLen < 0 {
-		o.MaxLen = 0
+	if o.MaxLen <= 0 || o.MaxLen > MaxText {
+		o.MaxLen = MaxText
 	}
 	o.Scan.Lookbehind = 8
 	if o.Scan.Overlap <= 0 {
@@ -113,8 +118,8 @@ type String struct {
 	Enc Encoding
 	// Len is the length of the whole string in characters.
 	Len uint64
-	// Text holds the characters (at most Options.MaxLen of them when that is
-	// set), one byte each. It is only valid during the callback.
+	// Text holds the characters (at most Options.MaxLen of them), one byte
+	// each. It is only valid during the callback.
 	Text []byte
 }
 

@@ -23,7 +23,7 @@ type StringsCmd struct {
 	Encoding      string `short:"e" enum:"ascii,utf16le,both,s,l" default:"both" help:"Encodings: ascii, utf16le or both (GNU's s and l are accepted)."`
 	Radix         string `short:"t" enum:"d,x,o" default:"d" help:"Radix of the offsets in text output: d, x or o."`
 	AllWhitespace bool   `short:"w" help:"Count all whitespace (\\n \\v \\f \\r) as printable, as GNU strings -w."`
-	MaxLen        int    `name:"max-len" help:"Print at most this many characters of each string (0: all)."`
+	MaxLen        int    `name:"max-len" help:"Print at most this many characters of each string (0: up to 64 Mi, the most kept)."`
 	Raw           bool   `help:"Scan the file as bytes, headers included, instead of a dump's captured memory."`
 	Workers       int    `short:"j" help:"Number of scanning goroutines (0: one per CPU)."`
 }
