@@ -23,11 +23,15 @@ type rec struct {
 
 // chunkScan is one worker's state for one chunk.
 type chunkScan struct {
-	opt   *Options
-	r     io.ReaderAt
-	k     *kernel
-	c     *scan.Chunk
-	recs  [3][]rec // ASCII, UTF-16LE even, odd: each in offset order
+	opt *Options
+	r   io.ReaderAt
+	k   *kernel
+	c   *scan.Chunk
+	// Owned runs of the tracks (ASCII, UTF-16LE even, odd), each in offset
+	// order: slices of the kernel's runs. A run whose end is extEnd stands
+	// for tail[i], a run followed past the data with its text in the arena.
+	lists [3][]span
+	tail  [3]rec
 	arena []byte
 	more  []byte
 	errs  []error
@@ -52,24 +56,33 @@ func (cs *chunkScan) process(ctx context.Context, c *scan.Chunk) {
 	lo, hi := c.BodyOff(), c.Off+uint64(c.Hi)
 	tracks := [3]*track{&k.a, &k.u[0], &k.u[1]}
 	for i, t := range tracks {
-		out := cs.recs[i][:0]
 		enc := UTF16LE
 		if i == 0 {
 			enc = ASCII
 		}
-		for _, r := range t.runs {
-			if r.start >= lo && r.start < hi {
-				out = append(out, rec{off: r.start, chars: (r.end - r.start) / t.stride, enc: enc})
-			}
+		// Runs are in order: only the first ones can start before the
+		// body (in the lookbehind), only the last ones after it.
+		runs := t.runs
+		for len(runs) > 0 && runs[0].start < lo {
+			runs = runs[1:]
+		}
+		for len(runs) > 0 && runs[len(runs)-1].start >= hi {
+			runs = runs[:len(runs)-1]
 		}
 		if !final && t.active && t.start >= lo && t.start < hi {
 			if r, ok := cs.finish(ctx, t, enc); ok {
-				out = append(out, r)
+				cs.tail[i] = r
+				// The active run comes after every completed run of the
+				// track.
+				runs = append(runs, span{t.start, extEnd})
 			}
 		}
-		cs.recs[i] = out
+		cs.lists[i] = runs
 	}
 }
+
+// extEnd marks the run of a list that stands for the chunk's tail record.
+const extEnd = ^uint64(0)
 
 // finish follows a run that goes past the chunk's data by reading on, and
 // keeps its text in the arena.
@@ -168,17 +181,30 @@ func (cs *chunkScan) appendText(dst []byte, r *rec) []byte {
 // each calls fn for the chunk's strings in offset order (ASCII first at an
 // equal offset).
 func (cs *chunkScan) each(fn func(r *rec)) {
-	a, e, o := cs.recs[0], cs.recs[1], cs.recs[2]
-	for len(a)+len(e)+len(o) > 0 {
-		best := &a
-		if len(a) == 0 || (len(e) > 0 && e[0].off < a[0].off) {
-			best = &e
+	a, e, o := cs.lists[0], cs.lists[1], cs.lists[2]
+	var r rec
+	for {
+		var sp span
+		var i int
+		switch {
+		case len(a) > 0 && (len(e) == 0 || a[0].start <= e[0].start) && (len(o) == 0 || a[0].start <= o[0].start):
+			sp, a, i = a[0], a[1:], 0
+		case len(e) > 0 && (len(o) == 0 || e[0].start < o[0].start):
+			sp, e, i = e[0], e[1:], 1
+		case len(o) > 0:
+			sp, o, i = o[0], o[1:], 2
+		default:
+			return
 		}
-		if len(o) > 0 && (len(*best) == 0 || o[0].off < (*best)[0].off) {
-			best = &o
+		switch {
+		case sp.end == extEnd:
+			r = cs.tail[i]
+		case i == 0:
+			r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
+		default:
+			r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
 		}
-		fn(&(*best)[0])
-		*best = (*best)[1:]
+		fn(&r)
 	}
 }
 
