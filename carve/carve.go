@@ -398,6 +398,7 @@ type Input struct {
 	back, fwd int
 	text      Text
 	runs      [4 * numEncodings]run
+	local     []byte
 }
 
 // Text returns the text around the anchor, narrowed to one byte per

@@ -30,10 +30,6 @@ var iisKeys = map[string]string{
 	"sc-bytes": "sc_bytes", "cs-bytes": "cs_bytes",
 }
 
-var iisMethods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT",
-	"PROPFIND", "PROPPATCH", "SEARCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
-	"RPC_IN_DATA", "RPC_OUT_DATA"}
-
 type iisCarver struct{}
 
 func (iisCarver) Spec() Spec {
@@ -43,9 +39,9 @@ func (iisCarver) Spec() Spec {
 		{Pattern: "#Date: ", Forms: Plain},
 		{Pattern: "#Fields: ", Forms: Plain},
 	}
-	for _, m := range iisMethods {
-		a = append(a, Anchor{Pattern: " " + m + " /", Forms: Plain})
-	}
+	// Every data line has a time field (hh:mm:ss): one anchor for all
+	// methods and field orders.
+	a = append(a, Anchor{Pattern: `\d:\d\d:\d\d `, Forms: Plain})
 	return Spec{Name: "iis", Anchors: a, Back: 64 << 10, Forward: 8 << 10,
 		Summary: []string{"c_ip", "method", "uri_stem", "status", "attacks"}}
 }

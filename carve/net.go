@@ -44,7 +44,7 @@ func (ipv4Carver) Spec() Spec {
 }
 
 func (ipv4Carver) Decode(in *Input) (int, int, Fields, bool) {
-	t := in.Text()
+	t := in.Local(16, 32)
 	b := t.B
 	s := t.At
 	for s > 0 && (isDigit(b[s-1]) || b[s-1] == '.') && t.At-s < 15 {
@@ -101,7 +101,7 @@ func isURLChar(c byte) bool {
 }
 
 func (urlCarver) Decode(in *Input) (int, int, Fields, bool) {
-	t := in.Text()
+	t := in.Local(0, 2048)
 	b := t.B
 	s := t.At
 	i := s + strings.Index(string(b[s:min(len(b), s+8)]), "://") + 3
@@ -186,7 +186,7 @@ func (emailCarver) Spec() Spec {
 func isLocalChar(c byte) bool { return isAlnum(c) || strings.IndexByte("._%+-", c) >= 0 }
 
 func (emailCarver) Decode(in *Input) (int, int, Fields, bool) {
-	t := in.Text()
+	t := in.Local(64, 260)
 	b := t.B
 	at := t.At + 1
 	if at >= len(b) || b[at] != '@' {

@@ -134,54 +134,62 @@ type ref struct {
 type matcher struct {
 	anchors []compiledAnchor
 	trig    [256]uint8
-	refs    [256][]ref       // by trigger byte: every anchor, every form
-	pair    [256]*[256][]ref // by trigger byte and the byte after it
+	trig2   [1 << 16]uint8 // bit 0: the low byte is a trigger; bit 1: the high byte
+	refs    [256][]ref // by trigger byte: every anchor, every form
+	// By trigger byte and the next character: ASCII (and raw) anchors by
+	// the byte after the trigger, UTF-16 anchors by the byte two after
+	// (the byte after is 0), console-cell anchors by the byte four after.
+	narrow, utf16, cells [256]*[256][]ref
 }
 
 func newMatcher(anchors []compiledAnchor) *matcher {
 	m := &matcher{anchors: anchors}
 	chooseTriggers(m.anchors)
-	add := func(b, next byte, r ref) {
-		if m.pair[b] == nil {
-			m.pair[b] = new([256][]ref)
+	add := func(t *[256]*[256][]ref, b, next byte, r ref) {
+		if t[b] == nil {
+			t[b] = new([256][]ref)
 		}
-		l := m.pair[b][next]
-		if n := len(l); n > 0 && l[n-1].anchor == r.anchor {
-			l[n-1].forms |= r.forms
-			return
-		}
-		m.pair[b][next] = append(l, r)
+		t[b][next] = append(t[b][next], r)
 	}
 	for ai := range m.anchors {
 		a := &m.anchors[ai]
 		k := a.trig
 		last := k == len(a.classes)-1
-		var narrow, wide uint8
-		if a.raw || a.forms&FormASCII != 0 {
-			narrow = 1 << ASCII
-		}
-		if !a.raw {
-			wide = uint8(a.forms) & (1<<UTF16LE | 1<<Cells)
-		}
 		for b := 0; b < 256; b++ {
 			if !a.classes[k].has(byte(b)) {
 				continue
 			}
 			m.trig[b] = 1
-			m.refs[b] = append(m.refs[b], ref{int32(ai), int16(k), narrow | wide})
+			all := uint8(a.forms) & (1<<UTF16LE | 1<<Cells)
+			if a.raw || a.forms&FormASCII != 0 {
+				all |= 1 << ASCII
+			}
+			if a.raw {
+				all = 1 << ASCII
+			}
+			m.refs[b] = append(m.refs[b], ref{int32(ai), int16(k), all})
 			for n := 0; n < 256; n++ {
-				f := uint8(0)
-				if narrow != 0 && (last || a.classes[k+1].has(byte(n))) {
-					f |= narrow
+				if !last && !a.classes[k+1].has(byte(n)) {
+					continue
 				}
-				if n == 0 {
-					f |= wide
+				r := ref{int32(ai), int16(k), 0}
+				if a.raw || a.forms&FormASCII != 0 {
+					r.forms = 1 << ASCII
+					add(&m.narrow, byte(b), byte(n), r)
 				}
-				if f != 0 {
-					add(byte(b), byte(n), ref{int32(ai), int16(k), f})
+				if !a.raw && a.forms&FormUTF16 != 0 {
+					r.forms = 1 << UTF16LE
+					add(&m.utf16, byte(b), byte(n), r)
+				}
+				if !a.raw && a.forms&FormCells != 0 {
+					r.forms = 1 << Cells
+					add(&m.cells, byte(b), byte(n), r)
 				}
 			}
 		}
+	}
+	for p := range m.trig2 {
+		m.trig2[p] = m.trig[p&0xff] | m.trig[p>>8]<<1
 	}
 	return m
 }
@@ -296,12 +304,21 @@ func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
 		if w == 0 {
 			continue
 		}
-		mask := uint(tr[byte(w)]) | uint(tr[byte(w>>8)])<<1 | uint(tr[byte(w>>16)])<<2 |
-			uint(tr[byte(w>>24)])<<3 | uint(tr[byte(w>>32)])<<4 | uint(tr[byte(w>>40)])<<5 |
-			uint(tr[byte(w>>48)])<<6 | uint(tr[byte(w>>56)])<<7
+		t2 := &m.trig2
+		mask := uint(t2[uint16(w)]) | uint(t2[uint16(w>>16)])<<2 |
+			uint(t2[uint16(w>>32)])<<4 | uint(t2[uint16(w>>48)])<<6
 		for mask != 0 {
 			j := i + bits.TrailingZeros(mask)
 			mask &= mask - 1
+			// Most triggers are followed by a byte that starts no anchor
+			// in ASCII form (and is not 0): rejected here, without a call.
+			if j+4 < len(data) {
+				if n := data[j+1]; n != 0 {
+					if t := m.narrow[data[j]]; t == nil || len(t[n]) == 0 {
+						continue
+					}
+				}
+			}
 			hits = m.at(data, from, j, hits)
 		}
 	}
@@ -313,14 +330,31 @@ func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
 	return hits
 }
 
-// at checks the trigger byte at i: the anchors that it and the byte after
-// it can start, in the forms they allow.
+// at checks the trigger byte at i: the anchors that it and the next
+// character can start, in the form that next character implies.
 func (m *matcher) at(data []byte, from, i int, hits []hit) []hit {
-	if i+1 >= len(data) {
-		return m.verify(data, from, i, m.refs[data[i]], hits)
+	c := data[i]
+	if i+4 >= len(data) {
+		return m.verify(data, from, i, m.refs[c], hits) // near the end: every form
 	}
-	if l := m.pair[data[i]][data[i+1]]; len(l) > 0 {
-		return m.verify(data, from, i, l, hits)
+	n := data[i+1]
+	if t := m.narrow[c]; t != nil {
+		if l := t[n]; len(l) > 0 {
+			hits = m.verify(data, from, i, l, hits)
+		}
+	}
+	if n != 0 {
+		return hits
+	}
+	if t := m.utf16[c]; t != nil {
+		if l := t[data[i+2]]; len(l) > 0 {
+			hits = m.verify(data, from, i, l, hits)
+		}
+	}
+	if t := m.cells[c]; t != nil {
+		if l := t[data[i+4]]; len(l) > 0 {
+			hits = m.verify(data, from, i, l, hits)
+		}
 	}
 	return hits
 }

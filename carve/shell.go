@@ -660,7 +660,13 @@ func (promptCarver) Spec() Spec {
 }
 
 func (promptCarver) Decode(in *Input) (int, int, Fields, bool) {
-	t := in.Text()
+	if in.Enc == Cells {
+		return promptDecode(in.Text()) // rows need the whole screen
+	}
+	return promptDecode(in.Local(1, 2048))
+}
+
+func promptDecode(t *Text) (int, int, Fields, bool) {
 	b := t.B
 	s := t.At
 	if s > 0 && b[s-1] != '\n' {

@@ -165,6 +165,46 @@ func (in *Input) runAt(at int, enc Encoding) *run {
 	return slot
 }
 
+// Local returns the text around the anchor like Text, but looks at most
+// back characters before it and fwd after it (past the anchor's start) and
+// shares nothing with other candidates: for carvers of short tokens, which
+// would otherwise narrow whole runs of text for each candidate.
+func (in *Input) Local(back, fwd int) *Text {
+	t := &in.text
+	t.valid, t.enc, t.wide, t.woff = true, in.Enc, t.wide[:0], 0
+	data, at := in.Data, in.At
+	if in.Enc == ASCII || in.Enc == Binary {
+		from, to := at, at
+		for lo := max(0, at-back); from > lo && isTextByte(data[from-1]); from-- {
+		}
+		for hi := min(len(data), at+fwd); to < hi && isTextByte(data[to]); to++ {
+		}
+		t.B, t.At, t.start, t.stride = data[from:to], at-from, from, 1
+		return t
+	}
+	st := in.Enc.Stride()
+	unit := func(p int) uint16 { return uint16(data[p]) | uint16(data[p+1])<<8 }
+	from, to := at, at
+	for n := 0; n < back && from-st >= 0 && isTextUnit(unit(from-st)); n++ {
+		from -= st
+	}
+	for n := 0; n < fwd && to+2 <= len(data) && isTextUnit(unit(to)); n++ {
+		to += st
+	}
+	b := in.local[:0]
+	for p := from; p < to; p += st {
+		u := unit(p)
+		if u >= 0x100 {
+			t.wide = append(t.wide, wideChar{len(b), rune(u)})
+			u = '?'
+		}
+		b = append(b, byte(u))
+	}
+	in.local = b
+	t.B, t.At, t.start, t.stride = b, (at-from)/st, from, st
+	return t
+}
+
 func (t *Text) build(in *Input, back, fwd int) {
 	r := in.runAt(in.At, in.Enc)
 	st := r.stride
