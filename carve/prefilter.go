@@ -135,7 +135,7 @@ type matcher struct {
 	anchors []compiledAnchor
 	trig    [256]uint8
 	trig2   [1 << 16]uint8 // bit 0: the low byte is a trigger; bit 1: the high byte
-	refs    [256][]ref // by trigger byte: every anchor, every form
+	refs    [256][]ref     // by trigger byte: every anchor, every form
 	// By trigger byte and the next character: ASCII (and raw) anchors by
 	// the byte after the trigger, UTF-16 anchors by the byte two after
 	// (the byte after is 0), console-cell anchors by the byte four after.
