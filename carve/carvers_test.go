@@ -92,8 +92,10 @@ func TestIndicators(t *testing.T) {
 		{"http://nohost/ and http://a.b.c1/", "url", nil},
 		{"at 10.0.0.5:60906.", "ipv4", []string{"10.0.0.5"}},
 		{"Windows 5.1.2600.5512 and 1.2.3.4.5 and 256.1.1.1 and 01.2.3.4", "ipv4", nil},
+		{"see 27.4.2.5 and 8.4.26.1; dns 8.8.4.4 and 4.4.4.4, 10.1.2.3", "ipv4", []string{"8.8.4.4", "4.4.4.4", "10.1.2.3"}},
 		{"mail hacker@example.org or x@y", "email", []string{"hacker@example.org"}},
 		{"a@example.c0m b@1.2.3.4", "email", nil},
+		{`"\u003Ctasty@example.com" Ali%20%3cm.ali@example.com`, "email", []string{"tasty@example.com", "m.ali@example.com"}},
 	} {
 		var got []string
 		for _, r := range carveText(t, c.text, c.carver) {

@@ -67,7 +67,7 @@ func (ipv4Carver) Decode(in *Input) (int, int, Fields, bool) {
 	ip, ok := parseIPv4(addr)
 	// 0.0.0.0 is an address in netstat output but noise alone; 2.5.x.y
 	// are X.500 object identifiers (certificate extensions, attributes).
-	if !ok || ip == [4]byte{} || ip[0] == 2 && ip[1] == 5 {
+	if !ok || ip == [4]byte{} || ip[0] == 2 && ip[1] == 5 || sectionLike(ip) {
 		return 0, 0, nil, false
 	}
 	f := Fields{{"address", addr}}
@@ -82,6 +82,21 @@ func (ipv4Carver) Decode(in *Input) (int, int, Fields, bool) {
 		}
 	}
 	return t.Raw(s), t.Raw(e), f, true
+}
+
+// wellKnown are public resolvers whose addresses have small octets.
+var wellKnown = map[[4]byte]bool{{8, 8, 8, 8}: true, {8, 8, 4, 4}: true, {1, 1, 1, 1}: true, {1, 0, 0, 1}: true,
+	{9, 9, 9, 9}: true, {4, 2, 2, 1}: true, {4, 2, 2, 2}: true, {4, 2, 2, 3}: true, {4, 2, 2, 4}: true}
+
+// sectionLike reports dotted quads of small numbers that are far more
+// often section or version numbers ("27.4.2.5", "8.4.26.1") than
+// addresses: every octet below 32, outside 10/8 and 127/8, not all equal
+// and not a well-known resolver.
+func sectionLike(ip [4]byte) bool {
+	if ip[0] == 10 || ip[0] == 127 || wellKnown[ip] || ip[0] == ip[1] && ip[1] == ip[2] && ip[2] == ip[3] {
+		return false
+	}
+	return ip[0] < 32 && ip[1] < 32 && ip[2] < 32 && ip[3] < 32
 }
 
 // ---- URLs
@@ -183,6 +198,15 @@ func (emailCarver) Spec() Spec {
 		Back: 64, Forward: 256, Summary: []string{"address", "domain"}}
 }
 
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) && (c|32 < 'a' || c|32 > 'f') {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
 func isLocalChar(c byte) bool { return isAlnum(c) || strings.IndexByte("._%+-", c) >= 0 }
 
 func (emailCarver) Decode(in *Input) (int, int, Fields, bool) {
@@ -201,6 +225,14 @@ func (emailCarver) Decode(in *Input) (int, int, Fields, bool) {
 	}
 	if s == at || s > 0 && isLocalChar(b[s-1]) {
 		return 0, 0, nil, false
+	}
+	// Escapes before the address belong to the text around it: "\u003C",
+	// "%3C" (URL- or JSON-escaped "<").
+	if s > 0 && b[s-1] == '\\' && at-s > 5 && b[s] == 'u' && isHex(b[s+1:s+5]) {
+		s += 5
+	}
+	if i := strings.LastIndexByte(string(b[s:at]), '%'); i >= 0 && s+i+3 < at && isHex(b[s+i+1:s+i+3]) {
+		s += i + 3
 	}
 	e := at + 1
 	for e < len(b) && (isAlnum(b[e]) || b[e] == '.' || b[e] == '-') && e-at < 254 {
