@@ -91,10 +91,12 @@ func TestIndicators(t *testing.T) {
 		{"ftp://198.51.100.23:2121/x", "url", []string{"ftp://198.51.100.23:2121/x"}},
 		{"http://nohost/ and http://a.b.c1/", "url", nil},
 		{"at 10.0.0.5:60906.", "ipv4", []string{"10.0.0.5"}},
+		{`<assemblyIdentity version="10.0.0.0"/> Version 10.0.0.1`, "ipv4", nil},
 		{"Windows 5.1.2600.5512 and 1.2.3.4.5 and 256.1.1.1 and 01.2.3.4", "ipv4", nil},
 		{"see 27.4.2.5 and 8.4.26.1; dns 8.8.4.4 and 4.4.4.4, 10.1.2.3", "ipv4", []string{"8.8.4.4", "4.4.4.4", "10.1.2.3"}},
 		{"mail hacker@example.org or x@y", "email", []string{"hacker@example.org"}},
-		{"a@example.c0m b@1.2.3.4", "email", nil},
+		{"a@example.c0m b@1.2.3.4 iolNlpl@ioo.mmm", "email", nil},
+		{"x@mail.example.de y@host.corp", "email", []string{"x@mail.example.de", "y@host.corp"}},
 		{`"\u003Ctasty@example.com" Ali%20%3cm.ali@example.com`, "email", []string{"tasty@example.com", "m.ali@example.com"}},
 	} {
 		var got []string

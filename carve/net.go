@@ -64,6 +64,10 @@ func (ipv4Carver) Decode(in *Input) (int, int, Fields, bool) {
 		return 0, 0, nil, false
 	}
 	addr := string(b[s:e])
+	// A version attribute (manifests: version="6.0.0.0") is no address.
+	if before := strings.ToLower(string(b[max(0, s-10):s])); strings.Contains(before, "version") {
+		return 0, 0, nil, false
+	}
 	ip, ok := parseIPv4(addr)
 	// 0.0.0.0 is an address in netstat output but noise alone; 2.5.x.y
 	// are X.500 object identifiers (certificate extensions, attributes).
@@ -198,6 +202,26 @@ func (emailCarver) Spec() Spec {
 		Back: 64, Forward: 256, Summary: []string{"address", "domain"}}
 }
 
+// gTLDs are the generic top-level domains worth an e-mail address (and
+// the special-use names of RFC 2606 and 6761); any two-letter label is a
+// country code.
+var gTLDs = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`com net org edu gov mil int info biz name pro aero coop museum mobi asia tel
+		travel jobs cat arpa post xxx app dev io co me tv cc ws xyz online site tech top club shop store blog
+		cloud email live life world news today space website ninja guru company solutions systems network
+		services support security software group global center agency digital media studio zone link click
+		host page team local localdomain lan corp home internal intranet test example invalid localhost onion`) {
+		gTLDs[t] = true
+	}
+}
+
+func knownTLD(domain string) bool {
+	tld := strings.ToLower(domain[strings.LastIndexByte(domain, '.')+1:])
+	return len(tld) == 2 || gTLDs[tld]
+}
+
 func isHex(b []byte) bool {
 	for _, c := range b {
 		if !isDigit(c) && (c|32 < 'a' || c|32 > 'f') {
@@ -242,7 +266,7 @@ func (emailCarver) Decode(in *Input) (int, int, Fields, bool) {
 		e--
 	}
 	domain := string(b[at+1 : e])
-	if !validHost(domain) || isIPv4(domain) || strings.EqualFold(domain, "localhost") {
+	if !validHost(domain) || isIPv4(domain) || !knownTLD(domain) {
 		return 0, 0, nil, false
 	}
 	addr := string(b[s:e])
