@@ -178,34 +178,40 @@ func (cs *chunkScan) appendText(dst []byte, r *rec) []byte {
 	return cs.appendChars(dst, cs.c.Data[i:i+2*r.chars], UTF16LE, 0)
 }
 
-// each calls fn for the chunk's strings in offset order (ASCII first at an
+// merger yields the strings of a chunk in offset order (ASCII first at an
 // equal offset).
-func (cs *chunkScan) each(fn func(r *rec)) {
-	a, e, o := cs.lists[0], cs.lists[1], cs.lists[2]
-	var r rec
-	for {
-		var sp span
-		var i int
-		switch {
-		case len(a) > 0 && (len(e) == 0 || a[0].start <= e[0].start) && (len(o) == 0 || a[0].start <= o[0].start):
-			sp, a, i = a[0], a[1:], 0
-		case len(e) > 0 && (len(o) == 0 || e[0].start < o[0].start):
-			sp, e, i = e[0], e[1:], 1
-		case len(o) > 0:
-			sp, o, i = o[0], o[1:], 2
-		default:
-			return
-		}
-		switch {
-		case sp.end == extEnd:
-			r = cs.tail[i]
-		case i == 0:
-			r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
-		default:
-			r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
-		}
-		fn(&r)
+type merger struct {
+	cs      *chunkScan
+	a, e, o []span
+}
+
+func (cs *chunkScan) merge() merger {
+	return merger{cs: cs, a: cs.lists[0], e: cs.lists[1], o: cs.lists[2]}
+}
+
+// next sets r to the next string and reports whether there was one.
+func (m *merger) next(r *rec) bool {
+	var sp span
+	var i int
+	switch a, e, o := m.a, m.e, m.o; {
+	case len(a) > 0 && (len(e) == 0 || a[0].start <= e[0].start) && (len(o) == 0 || a[0].start <= o[0].start):
+		sp, m.a, i = a[0], a[1:], 0
+	case len(e) > 0 && (len(o) == 0 || e[0].start < o[0].start):
+		sp, m.e, i = e[0], e[1:], 1
+	case len(o) > 0:
+		sp, m.o, i = o[0], o[1:], 2
+	default:
+		return false
 	}
+	switch {
+	case sp.end == extEnd:
+		*r = m.cs.tail[i]
+	case i == 0:
+		*r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
+	default:
+		*r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
+	}
+	return true
 }
 
 // run scans the view with one chunkScan per busy worker; build turns a

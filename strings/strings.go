@@ -135,12 +135,12 @@ func Scan(ctx context.Context, v addrspace.View, opt Options, fn func(String) er
 	return run(ctx, v, opt, func(cs *chunkScan) *batch {
 		b := batches.get()
 		b.reset(cs)
-		cs.each(func(r *rec) {
+		var r rec
+		for m := cs.merge(); m.next(&r); {
 			b.strs = append(b.strs, String{Off: r.off, Enc: r.enc, Len: r.chars})
+			b.text = cs.appendText(b.text, &r)
 			b.ends = append(b.ends, len(b.text))
-			b.text = cs.appendText(b.text, r)
-			b.ends[len(b.ends)-1] = len(b.text)
-		})
+		}
 		from := 0
 		for i, end := range b.ends {
 			b.strs[i].Text = b.text[from:end:end]

@@ -37,9 +37,10 @@ func WriteText(ctx context.Context, v addrspace.View, opt Options, w io.Writer, 
 		l := free.get()
 		l.out = l.out[:0]
 		l.errs = append(l.errs[:0], cs.errs...)
-		cs.each(func(r *rec) {
-			l.out = appendLine(l.out, cs, r, base)
-		})
+		var r rec
+		for m := cs.merge(); m.next(&r); {
+			l.out = appendLine(l.out, cs, &r, base)
+		}
 		return l
 	}, func(l *lines) error {
 		defer free.put(l)
