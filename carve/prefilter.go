@@ -135,6 +135,9 @@ type matcher struct {
 	anchors []compiledAnchor
 	trig    [256]uint8
 	trig2   [1 << 16]uint8 // bit 0: the low byte is a trigger; bit 1: the high byte
+	// pass has a bit for each pair (trigger, next byte) worth a closer
+	// look: some anchor in ASCII form, or next byte 0.
+	pass [1 << 16 / 64]uint64
 	refs    [256][]ref     // by trigger byte: every anchor, every form
 	// By trigger byte and the next character: ASCII (and raw) anchors by
 	// the byte after the trigger, UTF-16 anchors by the byte two after
@@ -190,6 +193,10 @@ func newMatcher(anchors []compiledAnchor) *matcher {
 	}
 	for p := range m.trig2 {
 		m.trig2[p] = m.trig[p&0xff] | m.trig[p>>8]<<1
+		c, n := p>>8, p&0xff
+		if m.trig[c] != 0 && (n == 0 || m.narrow[c] != nil && len(m.narrow[c][n]) > 0) {
+			m.pass[p>>6] |= 1 << (p & 63)
+		}
 	}
 	return m
 }
@@ -297,26 +304,28 @@ type hit struct {
 func (m *matcher) find(data []byte, from, to int, hits []hit) []hit {
 	to = min(to, len(data))
 	tr := &m.trig
+	t2 := &m.trig2
 	i := from
-	// Eight bytes at a time: a mask of the trigger bytes among them.
-	for ; i+8 <= to; i += 8 {
-		w := binary.LittleEndian.Uint64(data[i:])
-		if w == 0 {
+	// Sixteen bytes at a time: a mask of the trigger bytes among them.
+	for ; i+16 <= to; i += 16 {
+		d := data[i : i+16 : i+16]
+		w0 := binary.LittleEndian.Uint64(d)
+		w1 := binary.LittleEndian.Uint64(d[8:])
+		if w0|w1 == 0 {
 			continue
 		}
-		t2 := &m.trig2
-		mask := uint(t2[uint16(w)]) | uint(t2[uint16(w>>16)])<<2 |
-			uint(t2[uint16(w>>32)])<<4 | uint(t2[uint16(w>>48)])<<6
+		mask := uint(t2[uint16(w0)]) | uint(t2[uint16(w0>>16)])<<2 |
+			uint(t2[uint16(w0>>32)])<<4 | uint(t2[uint16(w0>>48)])<<6 |
+			uint(t2[uint16(w1)])<<8 | uint(t2[uint16(w1>>16)])<<10 |
+			uint(t2[uint16(w1>>32)])<<12 | uint(t2[uint16(w1>>48)])<<14
 		for mask != 0 {
 			j := i + bits.TrailingZeros(mask)
 			mask &= mask - 1
 			// Most triggers are followed by a byte that starts no anchor
 			// in ASCII form (and is not 0): rejected here, without a call.
 			if j+4 < len(data) {
-				if n := data[j+1]; n != 0 {
-					if t := m.narrow[data[j]]; t == nil || len(t[n]) == 0 {
-						continue
-					}
+				if p := uint(data[j])<<8 | uint(data[j+1]); m.pass[p>>6]&(1<<(p&63)) == 0 {
+					continue
 				}
 			}
 			hits = m.at(data, from, j, hits)
