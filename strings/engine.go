@@ -183,6 +183,7 @@ func (cs *chunkScan) appendText(dst []byte, r *rec) []byte {
 type merger struct {
 	cs      *chunkScan
 	a, e, o []span
+	i, j, k int
 }
 
 func (cs *chunkScan) merge() merger {
@@ -191,26 +192,46 @@ func (cs *chunkScan) merge() merger {
 
 // next sets r to the next string and reports whether there was one.
 func (m *merger) next(r *rec) bool {
+	const none = ^uint64(0) // no run starts there
+	sa, se, so := none, none, none
+	if m.i < len(m.a) {
+		sa = m.a[m.i].start
+	}
+	if m.j < len(m.e) {
+		se = m.e[m.j].start
+	}
+	if m.k < len(m.o) {
+		so = m.o[m.k].start
+	}
 	var sp span
-	var i int
-	switch a, e, o := m.a, m.e, m.o; {
-	case len(a) > 0 && (len(e) == 0 || a[0].start <= e[0].start) && (len(o) == 0 || a[0].start <= o[0].start):
-		sp, m.a, i = a[0], a[1:], 0
-	case len(e) > 0 && (len(o) == 0 || e[0].start < o[0].start):
-		sp, m.e, i = e[0], e[1:], 1
-	case len(o) > 0:
-		sp, m.o, i = o[0], o[1:], 2
+	switch {
+	case sa <= se && sa <= so && sa != none:
+		sp = m.a[m.i]
+		m.i++
+		if sp.end == extEnd {
+			*r = m.cs.tail[0]
+		} else {
+			*r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
+		}
+		return true
+	case se < so:
+		sp = m.e[m.j]
+		m.j++
+		if sp.end == extEnd {
+			*r = m.cs.tail[1]
+			return true
+		}
+	case so != none:
+		sp = m.o[m.k]
+		m.k++
+		if sp.end == extEnd {
+			*r = m.cs.tail[2]
+			return true
+		}
 	default:
 		return false
 	}
-	switch {
-	case sp.end == extEnd:
-		*r = m.cs.tail[i]
-	case i == 0:
-		*r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
-	default:
-		*r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
-	}
+	*r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
 	return true
 }
 

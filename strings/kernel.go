@@ -114,13 +114,13 @@ func newTrack(stride, min int) track {
 type window struct {
 	shifts [8]uint8
 	n      int
-	none   bool // no run of min characters fits in a block
+	keep   uint64 // 0 when no run of min characters fits in a block
 }
 
 func newWindow(stride, min int) window {
-	var w window
+	w := window{keep: ^uint64(0)}
 	if (min-1)*stride >= 64 {
-		w.none = true
+		w.keep = 0
 		return w
 	}
 	k := 1
@@ -137,13 +137,15 @@ func newWindow(stride, min int) window {
 }
 
 func (w *window) of(m uint64) uint64 {
-	if w.none {
-		return 0
+	if w.n <= 3 { // unused steps shift by 0: m & m
+		m &= m >> (w.shifts[0] & 63)
+		m &= m >> (w.shifts[1] & 63)
+		return m & (m >> (w.shifts[2] & 63)) & w.keep
 	}
 	for i := 0; i < w.n; i++ {
 		m &= m >> (w.shifts[i] & 63)
 	}
-	return m
+	return m & w.keep
 }
 
 func (t *track) reset() {

@@ -136,11 +136,13 @@ func Scan(ctx context.Context, v addrspace.View, opt Options, fn func(String) er
 		b := batches.get()
 		b.reset(cs)
 		var r rec
+		strs, ends, text := b.strs, b.ends, b.text // locals: no write barriers
 		for m := cs.merge(); m.next(&r); {
-			b.strs = append(b.strs, String{Off: r.off, Enc: r.enc, Len: r.chars})
-			b.text = cs.appendText(b.text, &r)
-			b.ends = append(b.ends, len(b.text))
+			strs = append(strs, String{Off: r.off, Enc: r.enc, Len: r.chars})
+			text = cs.appendText(text, &r)
+			ends = append(ends, len(text))
 		}
+		b.strs, b.ends, b.text = strs, ends, text
 		from := 0
 		for i, end := range b.ends {
 			b.strs[i].Text = b.text[from:end:end]

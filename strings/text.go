@@ -35,12 +35,13 @@ func WriteText(ctx context.Context, v addrspace.View, opt Options, w io.Writer, 
 	free := newFreeList(3*workers(opt)+2, func() *lines { return new(lines) })
 	return run(ctx, v, opt, func(cs *chunkScan) *lines {
 		l := free.get()
-		l.out = l.out[:0]
 		l.errs = append(l.errs[:0], cs.errs...)
 		var r rec
+		out := l.out[:0] // a local: no write barrier per line
 		for m := cs.merge(); m.next(&r); {
-			l.out = appendLine(l.out, cs, &r, base)
+			out = appendLine(out, cs, &r, base)
 		}
+		l.out = out
 		return l
 	}, func(l *lines) error {
 		defer free.put(l)
@@ -66,9 +67,17 @@ var (
 	tagUTF16 = binary.LittleEndian.Uint64([]byte(" utf16le"))
 )
 
-const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
+// pairs holds the two ASCII digits of 0..99, as little-endian words (256
+// entries so that a byte index needs no bounds check).
+var pairs = func() (t [256]uint16) {
+	for i := range 100 {
+		t[i] = uint16('0'+i/10) | uint16('0'+i%10)<<8
+	}
+	return t
+}()
+
+// spaces8 is eight spaces as a little-endian word.
+const spaces8 = 0x2020202020202020
 
 var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
 	1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
@@ -91,18 +100,14 @@ func ndigits(v uint64, base int) int {
 
 // appendLine appends "offset encoding text\n" for r: the offset right-
 // aligned in 7 columns like GNU's -t. It writes in place after one capacity
-// check and copies short texts a word at a time.
+// check.
 func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
-	chars := r.chars
-	if m := uint64(cs.opt.MaxLen); m > 0 && chars > m {
-		chars = m
-	}
-	if r.ext || chars > 64 {
+	if r.ext {
 		return appendLineSlow(out, cs, r, base)
 	}
-	tl := int(chars)
+	tl := int(min(r.chars, uint64(cs.opt.MaxLen)))
 	n := len(out)
-	need := 24 + 9 + 64 + 8 + 1
+	need := 24 + 9 + tl + 8 + 1
 	if cap(out)-n < need {
 		out = slices.Grow(out, need)
 	}
@@ -112,21 +117,18 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	v := r.off
 	nd := ndigits(v, base)
 	w := max(nd, 7)
-	for i := 0; i < w-nd; i++ {
-		b[i] = ' '
-	}
+	binary.LittleEndian.PutUint64(b, spaces8) // padding; digits overwrite
 	i := w
 	switch base {
 	case 10:
 		for v >= 100 {
 			q := v / 100
-			d := (v - q*100) * 2
-			b[i-1], b[i-2] = digits2[d+1], digits2[d]
+			binary.LittleEndian.PutUint16(b[i-2:], pairs[uint8(v-q*100)])
 			i -= 2
 			v = q
 		}
 		if v >= 10 {
-			b[i-1], b[i-2] = digits2[2*v+1], digits2[2*v]
+			binary.LittleEndian.PutUint16(b[i-2:], pairs[uint8(v)])
 		} else {
 			b[i-1] = byte('0' + v)
 		}
@@ -153,28 +155,25 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	b[w+8] = ' '
 	p := w + 9
 
-	// Text, a word at a time while the source has room for whole words.
+	// Text. UTF-16LE is narrowed four units per word while the source
+	// has room for whole words (the last word may write up to 3 bytes of
+	// slack).
 	data := cs.c.Data
 	s := int(r.off - cs.c.Off)
 	if r.enc == ASCII {
-		if s+tl+8 <= len(data) {
-			for j := 0; j < tl; j += 8 {
-				binary.LittleEndian.PutUint64(b[p+j:], binary.LittleEndian.Uint64(data[s+j:]))
-			}
-		} else {
-			copy(b[p:], data[s:s+tl])
-		}
+		copy(b[p:p+tl], data[s:s+tl])
 	} else {
-		if s+2*tl+8 <= len(data) {
-			for j := 0; j < tl; j += 4 {
-				x := binary.LittleEndian.Uint64(data[s+2*j:])
+		j := 0
+		if src := data[s:]; 2*tl+8 <= len(src) {
+			for ; j < tl; j += 4 {
+				x := binary.LittleEndian.Uint64(src[2*j:])
 				x = (x | x>>8) & 0x0000ffff0000ffff
 				x = (x | x>>16) & 0x00000000ffffffff
 				binary.LittleEndian.PutUint32(b[p+j:], uint32(x))
 			}
 		} else {
-			for j := 0; j < tl; j++ {
-				b[p+j] = data[s+2*j]
+			for ; j < tl; j++ {
+				b[p+j] = src[2*j]
 			}
 		}
 	}
@@ -183,7 +182,7 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	return out[:n+p+1]
 }
 
-// appendLineSlow is appendLine for long texts and texts in the arena.
+// appendLineSlow is appendLine for texts in the arena.
 func appendLineSlow(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	var num [24]byte
 	d := strconv.AppendUint(num[:0], r.off, base)
