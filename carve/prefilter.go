@@ -138,7 +138,7 @@ type matcher struct {
 	// pass has a bit for each pair (trigger, next byte) worth a closer
 	// look: some anchor in ASCII form, or next byte 0.
 	pass [1 << 16 / 64]uint64
-	refs    [256][]ref     // by trigger byte: every anchor, every form
+	refs [256][]ref // by trigger byte: every anchor, every form
 	// By trigger byte and the next character: ASCII (and raw) anchors by
 	// the byte after the trigger, UTF-16 anchors by the byte two after
 	// (the byte after is 0), console-cell anchors by the byte four after.
