@@ -58,6 +58,9 @@ func (c *CarveCmd) Run(e *Env) error {
 		return err
 	}
 	defer t.Close()
+	if m := mapEvidence(t); m != nil {
+		defer m.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
