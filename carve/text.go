@@ -105,6 +105,52 @@ type run struct {
 	wide     []wideChar // indexes into b
 }
 
+// textSpan returns the chunk indexes [from, to) of the text around at in
+// enc: at most back characters before at and fwd from it (no bound when
+// negative), stopping at bytes or code units that cannot be text. A
+// console cell's attribute must look like one too: colours in its low
+// byte (never black on black for text), nothing in its high byte.
+func textSpan(data []byte, at int, enc Encoding, back, fwd int) (from, to int) {
+	from, to = at, at
+	if enc == ASCII || enc == Binary {
+		for n := 0; n != back && from > 0 && isTextByte(data[from-1]); n++ {
+			from--
+		}
+		for n := 0; n != fwd && to < len(data) && isTextByte(data[to]); n++ {
+			to++
+		}
+		return from, to
+	}
+	st := enc.Stride()
+	isText := func(p int) bool {
+		if !isTextUnit(uint16(data[p]) | uint16(data[p+1])<<8) {
+			return false
+		}
+		return enc != Cells || p+4 <= len(data) && data[p+2] != 0 && data[p+3] == 0
+	}
+	for n := 0; n != back && from-st >= 0 && isText(from-st); n++ {
+		from -= st
+	}
+	for n := 0; n != fwd && to+2 <= len(data) && isText(to); n++ {
+		to += st
+	}
+	return from, to
+}
+
+// narrow appends the characters of data[from:to] (stride st) to b, one
+// byte each, and those beyond Latin-1 to wide.
+func narrow(data []byte, from, to, st int, b []byte, wide []wideChar) ([]byte, []wideChar) {
+	for p := from; p < to && p+2 <= len(data); p += st {
+		u := uint16(data[p]) | uint16(data[p+1])<<8
+		if u >= 0x100 {
+			wide = append(wide, wideChar{len(b), rune(u)})
+			u = '?'
+		}
+		b = append(b, byte(u))
+	}
+	return b, wide
+}
+
 // runAt returns the run of text that holds chunk index at, from the cache
 // when a previous candidate of the chunk lies in the same run.
 func (in *Input) runAt(at int, enc Encoding) *run {
@@ -116,52 +162,18 @@ func (in *Input) runAt(at int, enc Encoding) *run {
 	if slot.b != nil && slot.enc == enc && at >= slot.from && at < slot.to {
 		return slot
 	}
-	data := in.Data
-	slot.enc, slot.stride, slot.wide = enc, st, slot.wide[:0]
+	slot.enc, slot.stride = enc, st
+	from, to := textSpan(in.Data, at, enc, -1, -1)
+	to = max(to, at+st) // the anchor itself, even when it is not text (raw)
 	if enc == ASCII {
-		from, to := at, at
-		for from > 0 && isTextByte(data[from-1]) {
-			from--
-		}
-		for to < len(data) && isTextByte(data[to]) {
-			to++
-		}
-		slot.from, slot.to, slot.b = from, max(to, at+1), data[from:max(to, at+1)]
+		slot.from, slot.to, slot.b, slot.wide = from, to, in.Data[from:to], slot.wide[:0]
 		return slot
 	}
-	unit := func(p int) uint16 { return uint16(data[p]) | uint16(data[p+1])<<8 }
-	from := at
-	// A console cell's attribute has colours in its low byte (never black
-	// on black for text) and, in practice, nothing in its high byte.
-	isText := func(p int) bool {
-		if !isTextUnit(unit(p)) {
-			return false
-		}
-		return enc != Cells || p+4 <= len(data) && data[p+2] != 0 && data[p+3] == 0
-	}
-	for from-st >= 0 && isText(from-st) {
-		from -= st
-	}
-	to := at
-	for to+2 <= len(data) && isText(to) {
-		to += st
-	}
-	if to == at {
-		to = at + st
-	}
-	b := slot.b[:0]
-	for p := from; p < to && p+2 <= len(data); p += st {
-		u := unit(p)
-		if u >= 0x100 {
-			slot.wide = append(slot.wide, wideChar{len(b), rune(u)})
-			u = '?'
-		}
-		b = append(b, byte(u))
-	}
+	slot.b, slot.wide = narrow(in.Data, from, to, st, slot.b[:0], slot.wide[:0])
 	if enc == Cells {
-		breakRows(b, (at-from)/st, in.start)
+		breakRows(slot.b, (at-from)/st, in.start)
 	}
-	slot.from, slot.to, slot.b = from, from+len(b)*st, b
+	slot.from, slot.to = from, from+len(slot.b)*st
 	return slot
 }
 
@@ -171,37 +183,15 @@ func (in *Input) runAt(at int, enc Encoding) *run {
 // would otherwise narrow whole runs of text for each candidate.
 func (in *Input) Local(back, fwd int) *Text {
 	t := &in.text
-	t.valid, t.enc, t.wide, t.woff = true, in.Enc, t.wide[:0], 0
-	data, at := in.Data, in.At
-	if in.Enc == ASCII || in.Enc == Binary {
-		from, to := at, at
-		for lo := max(0, at-back); from > lo && isTextByte(data[from-1]); from-- {
-		}
-		for hi := min(len(data), at+fwd); to < hi && isTextByte(data[to]); to++ {
-		}
-		t.B, t.At, t.start, t.stride = data[from:to], at-from, from, 1
+	st := in.Enc.Stride()
+	from, to := textSpan(in.Data, in.At, in.Enc, back, fwd)
+	t.valid, t.enc, t.stride, t.start, t.woff = true, in.Enc, st, from, 0
+	if st == 1 {
+		t.B, t.At, t.wide = in.Data[from:to], in.At-from, t.wide[:0]
 		return t
 	}
-	st := in.Enc.Stride()
-	unit := func(p int) uint16 { return uint16(data[p]) | uint16(data[p+1])<<8 }
-	from, to := at, at
-	for n := 0; n < back && from-st >= 0 && isTextUnit(unit(from-st)); n++ {
-		from -= st
-	}
-	for n := 0; n < fwd && to+2 <= len(data) && isTextUnit(unit(to)); n++ {
-		to += st
-	}
-	b := in.local[:0]
-	for p := from; p < to; p += st {
-		u := unit(p)
-		if u >= 0x100 {
-			t.wide = append(t.wide, wideChar{len(b), rune(u)})
-			u = '?'
-		}
-		b = append(b, byte(u))
-	}
-	in.local = b
-	t.B, t.At, t.start, t.stride = b, (at-from)/st, from, st
+	in.local, t.wide = narrow(in.Data, from, to, st, in.local[:0], t.wide[:0])
+	t.B, t.At = in.local, (in.At-from)/st
 	return t
 }
 
