@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	gostrings "strings"
 	"testing"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
@@ -352,6 +354,38 @@ func testWriteText(t *testing.T) {
 					}
 					t.Fatalf("%+v radix %c: output differs at byte %d: got %q, want %q", opt, radix, i, g[max(0, i-40):min(len(g), i+40)], w[max(0, i-40):min(len(w), i+40)])
 				}
+			}
+		}
+	}
+}
+
+// TestOffsets checks the offset column against strconv for values around
+// every power of the radix and random ones.
+func TestOffsets(t *testing.T) {
+	cs := &chunkScan{opt: &Options{MaxLen: MaxText}, c: &scan.Chunk{Data: []byte("abcd")}}
+	vals := []uint64{0, ^uint64(0), ^uint64(0) - 1}
+	for p := uint64(1); p < 1<<62; p *= 2 {
+		vals = append(vals, p-1, p, p+1)
+	}
+	for p := uint64(1); p <= 1e19; p *= 10 {
+		vals = append(vals, p-1, p, p+1)
+		if p == 1e19 {
+			break
+		}
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 10000 {
+		vals = append(vals, rng.Uint64()>>rng.IntN(64))
+	}
+	for _, v := range vals {
+		for _, base := range []int{10, 16, 8} {
+			cs.c.Off = v
+			r := rec{off: v, chars: 4, enc: ASCII}
+			got := string(appendLine([]byte("x"), cs, &r, base))
+			num := strconv.FormatUint(v, base)
+			want := "x" + gostrings.Repeat(" ", max(0, 7-len(num))) + num + " ascii   abcd\n"
+			if got != want {
+				t.Fatalf("offset %d base %d: %q, want %q", v, base, got, want)
 			}
 		}
 	}

@@ -67,17 +67,29 @@ var (
 	tagUTF16 = binary.LittleEndian.Uint64([]byte(" utf16le"))
 )
 
-// pairs holds the two ASCII digits of 0..99, as little-endian words (256
-// entries so that a byte index needs no bounds check).
-var pairs = func() (t [256]uint16) {
-	for i := range 100 {
-		t[i] = uint16('0'+i/10) | uint16('0'+i%10)<<8
-	}
-	return t
-}()
-
 // spaces8 is eight spaces as a little-endian word.
 const spaces8 = 0x2020202020202020
+
+// digits8 returns the 8 decimal digits of v < 1e8, most significant first
+// in memory order (little-endian), computed in parallel in the lanes of a
+// word: two 4-digit halves, then four 2-digit quarters, then eight digits.
+func digits8(v uint64) uint64 {
+	x := v/10000 | (v%10000)<<32
+	y := (x * 5243 >> 19) & 0x0000007f0000007f // x / 100 in each 32-bit lane
+	x = y | (x-y*100)<<16
+	y = (x * 103 >> 10) & 0x000f000f000f000f // x / 10 in each 16-bit lane
+	x = y | (x-y*10)<<8
+	return x + 0x3030303030303030
+}
+
+// zeroesToSpaces returns what turns the first n bytes of a word of digits
+// from '0' into ' ' by xor.
+func zeroesToSpaces(n int) uint64 {
+	if n >= 8 {
+		return 0x1010101010101010
+	}
+	return 0x1010101010101010 & (1<<(8*uint(n)) - 1)
+}
 
 var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
 	1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
@@ -119,30 +131,35 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	w := max(nd, 7)
 	binary.LittleEndian.PutUint64(b, spaces8) // padding; digits overwrite
 	i := w
-	switch base {
-	case 10:
-		for v >= 100 {
-			q := v / 100
-			binary.LittleEndian.PutUint16(b[i-2:], pairs[uint8(v-q*100)])
-			i -= 2
-			v = q
-		}
-		if v >= 10 {
-			binary.LittleEndian.PutUint16(b[i-2:], pairs[uint8(v)])
+	switch {
+	case base == 10 && nd <= 8:
+		x := digits8(v) ^ zeroesToSpaces(8-nd)
+		if nd == 8 {
+			binary.LittleEndian.PutUint64(b, x)
 		} else {
-			b[i-1] = byte('0' + v)
+			binary.LittleEndian.PutUint64(b, x>>8) // 7 columns; b[7] is rewritten below
 		}
-	case 16:
+	case base == 10 && nd <= 16:
+		// The leading digits, shifted so that the first one lands at b[0].
+		binary.LittleEndian.PutUint64(b, digits8(v/1e8)>>(8*(16-nd)&63))
+		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
+	case base == 16:
 		for ; nd > 0; nd-- {
 			i--
 			b[i] = "0123456789abcdef"[v&15]
 			v >>= 4
 		}
-	default:
+	case base == 8:
 		for ; nd > 0; nd-- {
 			i--
 			b[i] = byte('0' + v&7)
 			v >>= 3
+		}
+	default:
+		for ; nd > 0; nd-- {
+			i--
+			b[i] = byte('0' + v%10)
+			v /= 10
 		}
 	}
 
