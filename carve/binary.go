@@ -8,6 +8,8 @@ import (
 
 	pe "github.com/saferwall/pe"
 	pelog "github.com/saferwall/pe/log"
+
+	"github.com/remnant-forensics/remnant/pkg/render"
 )
 
 // ---- MFT FILE records
@@ -228,7 +230,7 @@ func (peCarver) Decode(in *Input) (int, int, Fields, bool) {
 		}
 	}
 	f := Fields{{"machine", mname}, {"timestamp", time.Unix(int64(binary.LittleEndian.Uint32(data[nt+8:])), 0).UTC()},
-		{"image_size", sizeOfImage}, {"layout", map[bool]string{true: "memory", false: "file"}[memory]},
+		{"image_size", render.Hex(sizeOfImage)}, {"layout", map[bool]string{true: "memory", false: "file"}[memory]},
 		{"section_count", nsec}, {"sections", secs}, {"dll", u16(data, nt+0x16)&0x2000 != 0}}
 	if name, orig := peNames(buf); name != "" || orig != "" {
 		f = f.add("export_name", name).add("original_filename", orig)

@@ -18,6 +18,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/remnant-forensics/remnant/minidump"
+	"github.com/remnant-forensics/remnant/pkg/render"
 )
 
 // Real process dumps made with Wine (../shared/corpus/wine), checked
@@ -149,7 +150,7 @@ func TestWineDumps(t *testing.T) {
 			blockVA := hexNum(t, tr.PEBWalk.ProcessParameters)
 			found := 0
 			for i, r := range recs {
-				if r.Carver != "params" || r.Fields.Get("va") != blockVA {
+				if r.Carver != "params" || r.Fields.Get("va") != render.Hex(blockVA) {
 					continue
 				}
 				found++
@@ -158,7 +159,7 @@ func TestWineDumps(t *testing.T) {
 				}
 				for k, want := range map[string]any{"command_line": tr.GT.CommandLine, "image_path": tr.GT.ImagePathName,
 					"current_directory": tr.GT.CurrentDirectory, "window_title": tr.GT.WindowTitle,
-					"environment_va": hexNum(t, tr.GT.EnvironmentAddress)} {
+					"environment_va": render.Hex(hexNum(t, tr.GT.EnvironmentAddress))} {
 					if got := r.Fields.Get(k); got != want {
 						t.Errorf("params %s = %v, want %v", k, got, want)
 					}
@@ -195,8 +196,8 @@ func TestWineDumps(t *testing.T) {
 				for i, r := range recs {
 					if r.Carver == "pe" && vas[i] == base {
 						ok = true
-						if got := fmt.Sprint(r.Fields.Get("image_size")); got != fmt.Sprint(size) {
-							t.Errorf("%s: image_size %s, want %d", m.FullDllName, got, size)
+						if got := r.Fields.Get("image_size"); got != render.Hex(size) {
+							t.Errorf("%s: image_size %v, want %#x", m.FullDllName, got, size)
 						}
 					}
 				}

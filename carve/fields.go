@@ -8,6 +8,7 @@ import (
 )
 
 // Field is one named value of a record. Values are strings, numbers,
+// render.Hex (addresses and sizes: numbers in JSON, 0x… in text),
 // booleans, time.Time, []string, []Fields or Fields.
 type Field struct {
 	Key   string
@@ -110,6 +111,8 @@ func valueText(v any) string {
 		return x.UTC().Format(time.RFC3339Nano)
 	case Fields:
 		return "{" + x.String() + "}"
+	case fmt.Stringer:
+		return x.String()
 	case []Fields:
 		parts := make([]string, len(x))
 		for i, s := range x {

@@ -3,6 +3,8 @@ package carve
 import (
 	"encoding/binary"
 	"unicode/utf16"
+
+	"github.com/remnant-forensics/remnant/pkg/render"
 )
 
 // RTL_USER_PROCESS_PARAMETERS blocks found by structure, without page
@@ -138,14 +140,14 @@ func paramsAt(data []byte, q, s, slot int, lay paramsLayout) (Fields, int, bool)
 	}
 	f := Fields{{"pointer_size", lay.ptr}, {"normalized", normalized}}
 	if normalized {
-		f = append(f, Field{"va", base})
+		f = append(f, Field{"va", render.Hex(base)})
 	}
 	f = f.add("image_path", strs[lay.image]).add("command_line", strs[lay.cmdLine]).
 		add("current_directory", strs[lay.curDir]).add("dll_path", strs[lay.dllPath]).
 		add("window_title", strs[lay.title]).add("desktop_info", strs[lay.desktop]).
 		add("shell_info", strs[lay.shell])
 	if env := ptrAt(data, q+lay.env, lay.ptr); env != 0 {
-		f = append(f, Field{"environment_va", env})
+		f = append(f, Field{"environment_va", render.Hex(env)})
 		// The environment often follows the block; decode it when it is
 		// in the chunk.
 		if normalized && env >= base+uint64(length) && env-base < uint64(len(data)-q) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"time"
@@ -18,7 +19,7 @@ import (
 // environments, IIS log lines, MFT records, PE images, network indicators)
 // in evidence.
 type CarveCmd struct {
-	File      string   `arg:"" name:"file" help:"Evidence file: a process dump (its captured memory is scanned) or any file."`
+	File      string   `arg:"" optional:"" name:"file" help:"Evidence file: a process dump (its captured memory is scanned) or any file."`
 	Carvers   []string `name:"carver" short:"c" sep:"," help:"Carvers to run, comma-separated (default: all). Use --list to see them."`
 	List      bool     `help:"List the carvers and exit."`
 	Attribute bool     `help:"Label each record with the virtual address, module or region (and process) that held it, where the evidence tells."`
@@ -44,6 +45,9 @@ func (c *CarveCmd) Run(e *Env) error {
 			w.Write(sp.Name, anchors, sp.Summary)
 		}
 		return w.Close()
+	}
+	if c.File == "" {
+		return usageError{fmt.Errorf("carve: an evidence file is needed (or --list)")}
 	}
 	sel, err := carve.Select(c.Carvers)
 	if err != nil {
