@@ -184,29 +184,33 @@ type merger struct {
 	cs      *chunkScan
 	a, e, o []span
 	i, j, k int
+	lim     uint64 // start of the next UTF-16LE run, none if none
 }
 
+// none is a start no run has.
+const none = ^uint64(0)
+
 func (cs *chunkScan) merge() merger {
-	return merger{cs: cs, a: cs.lists[0], e: cs.lists[1], o: cs.lists[2]}
+	m := merger{cs: cs, a: cs.lists[0], e: cs.lists[1], o: cs.lists[2]}
+	m.setLim()
+	return m
+}
+
+func (m *merger) setLim() {
+	m.lim = none
+	if m.j < len(m.e) {
+		m.lim = m.e[m.j].start
+	}
+	if m.k < len(m.o) {
+		m.lim = min(m.lim, m.o[m.k].start)
+	}
 }
 
 // next sets r to the next string and reports whether there was one.
 func (m *merger) next(r *rec) bool {
-	const none = ^uint64(0) // no run starts there
-	sa, se, so := none, none, none
-	if m.i < len(m.a) {
-		sa = m.a[m.i].start
-	}
-	if m.j < len(m.e) {
-		se = m.e[m.j].start
-	}
-	if m.k < len(m.o) {
-		so = m.o[m.k].start
-	}
-	var sp span
-	switch {
-	case sa <= se && sa <= so && sa != none:
-		sp = m.a[m.i]
+	// ASCII runs up to the next UTF-16LE one: the common case.
+	if m.i < len(m.a) && m.a[m.i].start <= m.lim {
+		sp := m.a[m.i]
 		m.i++
 		if sp.end == extEnd {
 			*r = m.cs.tail[0]
@@ -214,24 +218,28 @@ func (m *merger) next(r *rec) bool {
 			*r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
 		}
 		return true
-	case se < so:
+	}
+	var sp span
+	switch {
+	case m.j < len(m.e) && m.e[m.j].start == m.lim:
 		sp = m.e[m.j]
 		m.j++
 		if sp.end == extEnd {
 			*r = m.cs.tail[1]
-			return true
 		}
-	case so != none:
+	case m.k < len(m.o):
 		sp = m.o[m.k]
 		m.k++
 		if sp.end == extEnd {
 			*r = m.cs.tail[2]
-			return true
 		}
 	default:
 		return false
 	}
-	*r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
+	m.setLim()
+	if sp.end != extEnd {
+		*r = rec{off: sp.start, chars: (sp.end - sp.start) / 2, enc: UTF16LE}
+	}
 	return true
 }
 

@@ -67,6 +67,15 @@ var (
 	tagUTF16 = binary.LittleEndian.Uint64([]byte(" utf16le"))
 )
 
+// pairs holds the two ASCII digits of 0..99 as little-endian words (256
+// entries so that a byte index needs no bounds check).
+var pairs = func() (t [256]uint16) {
+	for i := range 100 {
+		t[i] = uint16('0'+i/10) | uint16('0'+i%10)<<8
+	}
+	return t
+}()
+
 // spaces8 is eight spaces as a little-endian word.
 const spaces8 = 0x2020202020202020
 
@@ -139,6 +148,14 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 		} else {
 			binary.LittleEndian.PutUint64(b, x>>8) // 7 columns; b[7] is rewritten below
 		}
+	case base == 10 && nd <= 10:
+		hi := pairs[uint8(v/1e8)] // v < 1e10
+		if nd == 9 {
+			b[0] = byte(hi >> 8)
+		} else {
+			binary.LittleEndian.PutUint16(b, hi)
+		}
+		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
 	case base == 10 && nd <= 16:
 		// The leading digits, shifted so that the first one lands at b[0].
 		binary.LittleEndian.PutUint64(b, digits8(v/1e8)>>(8*(16-nd)&63))
