@@ -159,9 +159,10 @@ type job struct {
 }
 
 type result[R any] struct {
-	seq  int
-	body uint64
-	r    R
+	seq   int
+	start uint64 // of the body
+	body  uint64
+	r     R
 }
 
 // Scan reads the data ranges of v in chunks, calls work for each chunk on
@@ -266,16 +267,27 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 				if err != nil {
 					return err
 				}
-				if rel, ok := v.R.(releaser); ok && slicer != nil {
-					rel.release(int64(c.BodyOff()), c.Hi-c.Lo)
-				}
-				results <- result[R]{seq: j.seq, body: j.end - j.start, r: r}
+				results <- result[R]{seq: j.seq, start: j.start, body: j.end - j.start, r: r}
 			}
 			return nil
 		})
 	}
 
-	// Deliver in order from this goroutine.
+	// Deliver in order from this goroutine. Delivered bodies of a mapping
+	// are dropped from memory in batches (each drop interrupts the other
+	// CPUs to flush their TLBs).
+	rel, _ := v.R.(releaser)
+	if slicer == nil {
+		rel = nil
+	}
+	var relFrom, relTo uint64
+	flush := func() {
+		if rel != nil && relTo > relFrom {
+			rel.release(int64(relFrom), int(relTo-relFrom))
+		}
+		relFrom, relTo = 0, 0
+	}
+	defer flush()
 	pending := make(map[int]result[R], inflight)
 	var delivered uint64
 	var derr error
@@ -299,6 +311,16 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 				break
 			}
 			<-tokens
+			if rel != nil {
+				if p.start != relTo {
+					flush()
+					relFrom = p.start
+				}
+				relTo = p.start + p.body
+				if relTo-relFrom >= releaseBatch {
+					flush()
+				}
+			}
 			delivered += p.body
 			if opt.Progress != nil {
 				opt.Progress(delivered, total)
@@ -387,6 +409,10 @@ func readChunk(r io.ReaderAt, j job, buf []byte, lookbehind, overlap int) Chunk 
 	}
 	return c
 }
+
+// releaseBatch is how many delivered bytes of a mapping are dropped from
+// memory at once.
+const releaseBatch = 32 << 20
 
 // PageSize is the granularity at which unreadable parts are zero-filled.
 const PageSize = 4096
