@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"runtime"
+	"slices"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/scan"
@@ -149,21 +150,24 @@ func (cs *chunkScan) appendChars(dst, raw []byte, enc Encoding, have uint64) []b
 func appendUTF16(dst, raw []byte) []byte {
 	n := len(raw) / 2
 	l := len(dst)
-	if cap(dst)-l < n+8 {
-		dst = append(dst[:cap(dst)], make([]byte, n+8)...)
-	}
-	d := dst[:l+n+8]
-	i, j := 0, l
-	for ; i+8 <= len(raw); i, j = i+8, j+4 {
-		x := binary.LittleEndian.Uint64(raw[i:])
+	dst = slices.Grow(dst, n)[:l+n]
+	narrow(dst[l:], raw, n)
+	return dst
+}
+
+// narrowGo is narrow in Go: four units per 64-bit word, then one by one.
+func narrowGo(dst, src []byte, n int) {
+	_, _ = dst[:n], src[:2*n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		x := binary.LittleEndian.Uint64(src[2*i:])
 		x = (x | x>>8) & 0x0000ffff0000ffff
 		x = (x | x>>16) & 0x00000000ffffffff
-		binary.LittleEndian.PutUint32(d[j:], uint32(x))
+		binary.LittleEndian.PutUint32(dst[i:], uint32(x))
 	}
-	for ; i+1 < len(raw); i, j = i+2, j+1 {
-		d[j] = raw[i]
+	for ; i < n; i++ {
+		dst[i] = src[2*i]
 	}
-	return d[:l+n]
 }
 
 // appendText appends the (possibly truncated) text of r.

@@ -390,3 +390,23 @@ func TestOffsets(t *testing.T) {
 		}
 	}
 }
+
+func TestNarrow(t *testing.T) {
+	src := make([]byte, 400)
+	for i := range 200 {
+		src[2*i] = byte(0x20 + i%0x5f)
+	}
+	for n := 0; n <= 200; n++ {
+		got, want := make([]byte, n), make([]byte, n)
+		narrow(got, src, n)
+		narrowGo(want, src, n)
+		for i := range want {
+			if want[i] != src[2*i] {
+				t.Fatalf("narrowGo n=%d: byte %d", n, i)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("narrow n=%d: %q, want %q", n, got, want)
+		}
+	}
+}

@@ -128,7 +128,7 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	}
 	tl := int(min(r.chars, uint64(cs.opt.MaxLen)))
 	n := len(out)
-	need := 24 + 9 + tl + 8 + 1
+	need := 24 + 9 + tl + 1
 	if cap(out)-n < need {
 		out = slices.Grow(out, need)
 	}
@@ -189,27 +189,13 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	b[w+8] = ' '
 	p := w + 9
 
-	// Text. UTF-16LE is narrowed four units per word while the source
-	// has room for whole words (the last word may write up to 3 bytes of
-	// slack).
+	// Text.
 	data := cs.c.Data
 	s := int(r.off - cs.c.Off)
 	if r.enc == ASCII {
 		copy(b[p:p+tl], data[s:s+tl])
 	} else {
-		j := 0
-		if src := data[s:]; 2*tl+8 <= len(src) {
-			for ; j < tl; j += 4 {
-				x := binary.LittleEndian.Uint64(src[2*j:])
-				x = (x | x>>8) & 0x0000ffff0000ffff
-				x = (x | x>>16) & 0x00000000ffffffff
-				binary.LittleEndian.PutUint32(b[p+j:], uint32(x))
-			}
-		} else {
-			for ; j < tl; j++ {
-				b[p+j] = src[2*j]
-			}
-		}
+		narrow(b[p:], data[s:], tl)
 	}
 	p += tl
 	b[p] = '\n'
