@@ -11,8 +11,9 @@ import (
 
 type envCarver struct{}
 
-var envAnchors = []string{"ALLUSERSPROFILE=", "COMPUTERNAME=", "ComSpec=", "SystemRoot=", "windir=",
-	"USERNAME=", "USERPROFILE=", "PROCESSOR_ARCHITECTURE=", "NUMBER_OF_PROCESSORS=", "OS=Windows_NT", "PATHEXT="}
+// envAnchors are variables that every Windows environment has (a block
+// of three variables or more is found from any of them).
+var envAnchors = []string{"COMPUTERNAME=", "ComSpec=", "SystemRoot=", "USERNAME=", "PATHEXT="}
 
 func (envCarver) Spec() Spec {
 	var a []Anchor

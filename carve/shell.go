@@ -255,7 +255,6 @@ func (ipconfigCarver) Spec() Spec {
 		Name: "ipconfig",
 		Anchors: []Anchor{
 			{Pattern: " IP Configuration", Forms: Console},
-			{Pattern: " adapter ", Forms: Console},
 			{Pattern: ". . : ", Forms: Console},
 		},
 		Back: 16 << 10, Forward: 32 << 10,
