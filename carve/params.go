@@ -2,6 +2,7 @@ package carve
 
 import (
 	"encoding/binary"
+	"strings"
 	"unicode/utf16"
 
 	"github.com/remnant-forensics/remnant/pkg/render"
@@ -74,9 +75,20 @@ func (paramsCarver) Decode(in *Input) (int, int, Fields, bool) {
 	for s+l+1 < len(data) && l < 0xfffe && (data[s+l] != 0 || data[s+l+1] != 0) {
 		l += 2
 	}
-	lo := max(0, s-paramsMaxBack)
+	// The current directory is the block's first string, right after the
+	// fixed part (whose size grew by a few fields over the versions); the
+	// image path follows the DLL path, which may be long, and names an
+	// executable. Paths that are neither are tried cheaply.
+	exe := l >= 10 && (strings.EqualFold(utf16At(data, s+l-8, 8), ".exe") || strings.EqualFold(utf16At(data, s+l-8, 8), ".com"))
 	for _, lay := range paramsLayouts {
 		for _, slot := range []int{lay.curDir, lay.image} {
+			lo := max(0, s-lay.minSize-0x200)
+			if slot == lay.image {
+				if !exe {
+					continue
+				}
+				lo = max(0, s-paramsMaxBack)
+			}
 			for q := s - lay.minSize; q >= lo; q -= 2 {
 				if q+slot+4 > len(data) || u16(data, q+slot) != l || u16(data, q+slot+2) < l {
 					continue
