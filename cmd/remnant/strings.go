@@ -28,6 +28,9 @@ type StringsCmd struct {
 	Workers       int    `short:"j" help:"Number of scanning goroutines (0: one per CPU)."`
 }
 
+// maxReadWarnings is how many read errors are printed one by one.
+const maxReadWarnings = 10
+
 // Run implements the command.
 func (c *StringsCmd) Run(e *Env) error {
 	enc, err := rstrings.ParseEncoding(c.Encoding)
@@ -54,8 +57,20 @@ func (c *StringsCmd) Run(e *Env) error {
 		AllWhitespace: c.AllWhitespace,
 		MaxLen:        c.MaxLen,
 		Scan:          scan.Options{Workers: c.Workers},
-		ReadError:     func(err error) { e.Warn(c.File, err.Error()) },
 	}
+	// Unreadable parts are warnings; a device that fails everywhere would
+	// print one per chunk, so after maxReadWarnings they are only counted.
+	unreadable := 0
+	opt.ReadError = func(err error) {
+		if unreadable++; unreadable <= maxReadWarnings {
+			e.Warn(c.File, err.Error())
+		}
+	}
+	defer func() {
+		if n := unreadable - maxReadWarnings; n > 0 {
+			e.Warn(c.File, fmt.Sprintf("%d more chunks with unreadable pages (zero-filled)", n))
+		}
+	}()
 	if bar := c.progress(e, t); bar != nil {
 		defer bar.Finish()
 		opt.Scan.Progress = func(done, _ uint64) { bar.Set64(int64(done)) }
