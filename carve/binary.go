@@ -200,17 +200,34 @@ func (peCarver) Decode(in *Input) (int, int, Fields, bool) {
 	img := data[at : at+avail]
 	// Memory layout when section data sits at its virtual address rather
 	// than at its raw offset.
-	memory := false
 	var secs []string
+	var sections []peSection
 	fileEnd := sizeOfHeaders
 	for i := 0; i < nsec; i++ {
 		s := secTab + 40*i - at
 		name := strings.TrimRight(string(img[s:s+8]), "\x00")
 		secs = append(secs, name)
-		va, raw, rawSize := u32(img, s+12), u32(img, s+20), u32(img, s+16)
-		fileEnd = max(fileEnd, raw+rawSize)
-		if i == 0 && raw != va && rawSize > 0 {
-			memory = nonZero(img, va, 64) && !nonZero(img, raw, 64)
+		sec := peSection{va: u32(img, s+12), vsize: u32(img, s+8), raw: u32(img, s+20), rawSize: u32(img, s+16)}
+		sections = append(sections, sec)
+		fileEnd = max(fileEnd, sec.raw+sec.rawSize)
+	}
+	// Memory layout when the export or import directory's name reads at
+	// its address (section data at its virtual address) and not at its
+	// raw offset.
+	dirs := opt - at + 0x60
+	if magic == 0x20b {
+		dirs = opt - at + 0x70
+	}
+	memory := false
+	for _, d := range []int{0, 1} { // export, import
+		if dirs+8*d+8 > len(img) {
+			break
+		}
+		rva := u32(img, dirs+8*d)
+		m, f := peNameAt(img, rva, nil), peNameAt(img, rva, sections)
+		if m != f {
+			memory = m
+			break
 		}
 	}
 	size := fileEnd
@@ -236,6 +253,51 @@ func (peCarver) Decode(in *Input) (int, int, Fields, bool) {
 		f = f.add("export_name", name).add("original_filename", orig)
 	}
 	return at, at + min(size, avail), f, true
+}
+
+type peSection struct{ va, vsize, raw, rawSize int }
+
+// peOff maps an RVA to an offset in the image: itself in memory layout
+// (secs nil), through the section table in file layout; -1 if nowhere.
+func peOff(rva int, secs []peSection) int {
+	if secs == nil {
+		return rva
+	}
+	for _, s := range secs {
+		if rva >= s.va && rva < s.va+max(s.vsize, s.rawSize) {
+			if rva-s.va >= s.rawSize {
+				return -1
+			}
+			return s.raw + rva - s.va
+		}
+	}
+	return -1
+}
+
+// peNameAt reports whether an export directory or import descriptor at rva
+// has a name (at +12) that reads as a module name in the given layout.
+func peNameAt(img []byte, rva int, secs []peSection) bool {
+	off := peOff(rva, secs)
+	if rva == 0 || off < 0 || off+16 > len(img) {
+		return false
+	}
+	n := peOff(u32(img, off+12), secs)
+	if n <= 0 || n >= len(img) {
+		return false
+	}
+	end := min(len(img), n+128)
+	dot := false
+	for i := n; i < end; i++ {
+		c := img[i]
+		if c == 0 {
+			return dot && i > n+2
+		}
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+		dot = dot || c == '.'
+	}
+	return false
 }
 
 func nonZero(b []byte, off, n int) bool {

@@ -199,6 +199,15 @@ func TestWineDumps(t *testing.T) {
 						if got := r.Fields.Get("image_size"); got != render.Hex(size) {
 							t.Errorf("%s: image_size %v, want %#x", m.FullDllName, got, size)
 						}
+						if got := r.Fields.Get("layout"); got != "memory" {
+							t.Errorf("%s: layout %v, want memory", m.FullDllName, got)
+						}
+						// A DLL's export directory names it (saferwall/pe,
+						// reading the image mapped back to file layout).
+						base := m.FullDllName[strings.LastIndexByte(m.FullDllName, '\\')+1:]
+						if name, ok := r.Fields.Get("export_name").(string); strings.HasSuffix(base, ".dll") && !strings.EqualFold(name, base) {
+							t.Errorf("%s: export name %q (ok %v)", m.FullDllName, name, ok)
+						}
 					}
 				}
 				if !ok {
