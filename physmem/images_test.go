@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,15 @@ func scenarios(t *testing.T) []scenario {
 	s = base(gen.X64, 10, 0, 22000, isfLayout(t, "32C1A669D5FFEFD41091F636CFDB6E99"), 0xfffff80061000000, `C:\Windows`, 4)
 	add("win11-22000-x64-raw-nostub", s, "raw", ModeX64, "10.0.22000.318 x64", true)
 
+	// Kernel variables at the ISF's RVAs and the ISF's PDB GUID and age:
+	// the image Volatility 3 reads with that symbol file
+	// (testdata/volatility3-crosscheck.md).
+	s = base(gen.X64, 10, 0, 19041, isfLayout(t, "FC57F1C841C2C3F793D57AC134DC0EFA"), 0xfffff80034000000, `C:\Windows`, 4)
+	isfSymbols(t, "FC57F1C841C2C3F793D57AC134DC0EFA", &s)
+	s.LowStub = true
+	s.Procs[10].Wow64 = true
+	add("win10-19041-x64-isf-raw", s, "raw", ModeX64, "10.0.19041.1288 x64", true)
+
 	s = base(gen.X64, 10, 0, 22000, isfLayout(t, "32C1A669D5FFEFD41091F636CFDB6E99"), 0xfffff80061000000, `C:\Windows`, 4)
 	s.LowStub = true
 	add("win11-22000-x64-crash", s, "crash", ModeX64, "10.0.22000.318 x64", true)
@@ -162,8 +172,15 @@ func checkScenario(t *testing.T, sc *scenario) {
 	if in.KernelBase != sc.spec.KernelBase {
 		t.Errorf("kernel base 0x%x, want 0x%x (%s)", in.KernelBase, sc.spec.KernelBase, in.KernelHow)
 	}
-	if in.KernelPDB != "ntkrnlmp.pdb" || in.KernelAge != 2 || in.KernelGUID == "" {
+	if in.KernelPDB != sc.spec.PDBName || in.KernelAge != sc.spec.PDBAge || in.KernelGUID == "" {
 		t.Errorf("kernel PDB %q %q %d", in.KernelPDB, in.KernelGUID, in.KernelAge)
+	}
+	if sc.spec.Symbols != nil {
+		// The symbol-server key of the ISF file the image was built from.
+		want := fmt.Sprintf("%X%X%X%X", sc.spec.PDBGUID[3:4], sc.spec.PDBGUID[2:3], sc.spec.PDBGUID[1:2], sc.spec.PDBGUID[0:1])
+		if !strings.HasPrefix(in.KernelGUID, want+"-") {
+			t.Errorf("kernel GUID %s, want Data1 %s", in.KernelGUID, want)
+		}
 	}
 	if sc.want.kdbg && in.KDBG != g.KDBG {
 		t.Errorf("KDBG 0x%x, want 0x%x", in.KDBG, g.KDBG)

@@ -185,6 +185,18 @@ type isfDoc struct {
 			Offset int `json:"offset"`
 		} `json:"fields"`
 	} `json:"user_types"`
+	Symbols map[string]struct {
+		Address uint64 `json:"address"`
+	} `json:"symbols"`
+	Metadata struct {
+		Windows struct {
+			PDB struct {
+				GUID     string `json:"GUID"`
+				Age      uint32 `json:"age"`
+				Database string `json:"database"`
+			} `json:"pdb"`
+		} `json:"windows"`
+	} `json:"metadata"`
 }
 
 func readISF(t testing.TB, path string) *isfDoc {

@@ -1,7 +1,9 @@
 package physmem
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -117,7 +119,7 @@ func isfLayout(t testing.TB, guid string) gen.Layout {
 		SessionID:    d.UserTypes["_MM_SESSION_SPACE"].Fields["SessionId"].Offset,
 		PEB:          st("_PEB", "ImageBaseAddress", "Ldr", "ProcessParameters", "OSMajorVersion", "OSMinorVersion", "OSBuildNumber", "OSPlatformId"),
 		LdrData:      st("_PEB_LDR_DATA", "InLoadOrderModuleList", "InMemoryOrderModuleList", "InInitializationOrderModuleList"),
-		LdrEntry:     st("_LDR_DATA_TABLE_ENTRY", "InLoadOrderLinks", "InMemoryOrderLinks", "DllBase", "SizeOfImage", "FullDllName", "BaseDllName"),
+		LdrEntry:     st("_LDR_DATA_TABLE_ENTRY", "InLoadOrderLinks", "InMemoryOrderLinks", "DllBase", "SizeOfImage", "FullDllName", "BaseDllName", "LoadTime"),
 		Params: st("_RTL_USER_PROCESS_PARAMETERS", "CurrentDirectory", "DllPath", "ImagePathName", "CommandLine",
 			"Environment", "EnvironmentSize", "WindowTitle"),
 	}
@@ -141,5 +143,57 @@ func windows2000Layout(t testing.TB) gen.Layout {
 		KProcessDTB: 0x18, KProcessSize: 0x6c, EProcessSize: 0x290,
 		HandleCount: -1, SessionID: -1,
 		PEB: xp.PEB, LdrData: xp.LdrData, LdrEntry: xp.LdrEntry, Params: xp.Params,
+	}
+}
+
+// isfSymbols takes the RVAs of the kernel variables the generator places
+// from a JPCERT ISF file, and the kernel's PDB GUID and age from its
+// metadata, so that Volatility 3 with that symbol file reads the image
+// with its own symbol-based logic.
+func isfSymbols(t testing.TB, guid string, s *gen.Spec) {
+	d := cachedISF(t, guid)
+	s.Symbols = map[string]uint64{}
+	for _, name := range []string{"PsActiveProcessHead", "PsLoadedModuleList", "PsInitialSystemProcess",
+		"KdDebuggerDataBlock", "KeNumberProcessors", "NtBuildNumber"} {
+		sym, ok := d.Symbols[name]
+		if !ok {
+			t.Fatalf("%s: no symbol %s", guid, name)
+		}
+		s.Symbols[name] = sym.Address
+	}
+	pdb := d.Metadata.Windows.PDB
+	g, err := pdbGUID(pdb.GUID)
+	if err != nil || pdb.GUID != guid {
+		t.Fatalf("%s: metadata GUID %q: %v", guid, pdb.GUID, err)
+	}
+	s.PDBGUID, s.PDBAge, s.PDBName = g, pdb.Age, pdb.Database
+}
+
+// pdbGUID turns the GUID as symbol servers spell it (32 hex digits:
+// Data1, Data2, Data3 as numbers, then Data4's bytes) into the 16 bytes of
+// an RSDS record, where Data1..3 are little-endian.
+func pdbGUID(s string) ([16]byte, error) {
+	var g [16]byte
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return g, fmt.Errorf("GUID %q: want 32 hex digits", s)
+	}
+	copy(g[:], b)
+	g[0], g[1], g[2], g[3] = b[3], b[2], b[1], b[0]
+	g[4], g[5] = b[5], b[4]
+	g[6], g[7] = b[7], b[6]
+	return g, nil
+}
+
+func TestPDBGUID(t *testing.T) {
+	// ntkrnlmp.pdb of 10.0.19041.1288: the symbol-server key
+	// FC57F1C841C2C3F793D57AC134DC0EFA is GUID {FC57F1C8-41C2-C3F7-93D5-7AC134DC0EFA}.
+	g, err := pdbGUID("FC57F1C841C2C3F793D57AC134DC0EFA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{0xc8, 0xf1, 0x57, 0xfc, 0xc2, 0x41, 0xf7, 0xc3, 0x93, 0xd5, 0x7a, 0xc1, 0x34, 0xdc, 0x0e, 0xfa}
+	if string(g[:]) != string(want) {
+		t.Errorf("% x", g)
 	}
 }

@@ -74,6 +74,31 @@ type Spec struct {
 	SystemRoot          string
 	Processors          uint32
 	Procs               []Proc // the first is System
+	// Symbols overrides the RVAs of the kernel's variables (PDB names:
+	// PsActiveProcessHead, PsLoadedModuleList, PsInitialSystemProcess,
+	// KdDebuggerDataBlock, KeNumberProcessors, NtBuildNumber), so that a
+	// symbol file of the build describes the image. Missing names keep
+	// their default RVA; the pages holding them are mapped and SizeOfImage
+	// covers them.
+	Symbols map[string]uint64
+}
+
+// defaultRVAs are the kernel variables' RVAs when Spec.Symbols has none.
+var defaultRVAs = map[string]uint64{
+	"PsInitialSystemProcess": 0x3000,
+	"KeNumberProcessors":     0x3040,
+	"NtBuildNumber":          0x3048,
+	"PsActiveProcessHead":    0x3100,
+	"PsLoadedModuleList":     0x3120,
+	"KdDebuggerDataBlock":    0x3200,
+}
+
+// rva returns the RVA of a kernel variable.
+func (s *Spec) rva(name string) uint64 {
+	if v, ok := s.Symbols[name]; ok {
+		return v
+	}
+	return defaultRVAs[name]
 }
 
 // ProcOut is where a process was placed.
@@ -138,20 +163,35 @@ func Build(s Spec) (*Image, error) {
 	for va := b.pool; va < b.poolEnd; va += pageSize {
 		b.kmapPage(va)
 	}
-	const imagePages = 8
-	for i := uint64(0); i < imagePages; i++ {
-		b.kmapPage(s.KernelBase + i*pageSize)
+	imageSize := uint64(8 * pageSize)
+	for i := uint64(0); i < imageSize; i += pageSize {
+		b.kmapPage(s.KernelBase + i)
+	}
+	// Variables' pages, in a fixed order so that images are reproducible; a
+	// KDBG block spans 0x340 bytes, so two pages from each RVA.
+	names := make([]string, 0, len(defaultRVAs))
+	for name := range defaultRVAs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for pg := s.rva(name) &^ (pageSize - 1); pg <= (s.rva(name)+0x340)&^(pageSize-1); pg += pageSize {
+			if _, ok := b.kmap[s.KernelBase+pg]; !ok {
+				b.kmapPage(s.KernelBase + pg)
+			}
+			imageSize = max(imageSize, pg+pageSize)
+		}
 	}
 	b.kmapPage(kuser)
 	b.selfMap(b.kdtb)
 
 	img := s.KernelBase
-	head := img + 0x3100
-	mods := img + 0x3120
+	head := img + s.rva("PsActiveProcessHead")
+	mods := img + s.rva("PsLoadedModuleList")
 	out.PsActiveProcessHead, out.PsLoadedModuleList = head, mods
 	b.kptr(mods, mods)
 	b.kptr(mods+uint64(b.ps), mods)
-	b.writeKernelPE(imagePages * pageSize)
+	b.writeKernelPE(imageSize)
 	b.writeKUSER(kuser)
 
 	// Processes. Each EPROCESS sits in its own pool page.
@@ -179,11 +219,11 @@ func Build(s Spec) (*Image, error) {
 	b.kptr(prev, head)
 	b.kptr(head+uint64(b.ps), prev)
 	// PsInitialSystemProcess (exported) holds System's EPROCESS.
-	b.kptr(img+0x3000, eps[0])
+	b.kptr(img+s.rva("PsInitialSystemProcess"), eps[0])
 	// An Idle process in the image's data, off every list and out of pool.
 	b.idle(img + 0x4000)
 	if s.KDBG {
-		out.KDBG = img + 0x3200
+		out.KDBG = img + s.rva("KdDebuggerDataBlock")
 		b.writeKDBG(out.KDBG, head, mods)
 	}
 	if s.LowStub && s.Arch == X64 {

@@ -72,7 +72,7 @@ func (b *builder) writeKernelPE(size uint64) {
 
 	// Export directory at RVA 0x2000, names sorted.
 	names := []string{"KeNumberProcessors", "NtBuildNumber", "PsInitialSystemProcess"}
-	rvas := []uint32{0x3040, 0x3048, 0x3000}
+	rvas := []uint32{uint32(b.s.rva(names[0])), uint32(b.s.rva(names[1])), uint32(b.s.rva(names[2]))}
 	ed := make([]byte, 0x100)
 	binary.LittleEndian.PutUint32(ed[0x0c:], 0x20c0)             // Name
 	binary.LittleEndian.PutUint32(ed[0x10:], 1)                  // Base
@@ -91,8 +91,8 @@ func (b *builder) writeKernelPE(size uint64) {
 	for i, n := range names {
 		b.kwrite(base+0x2100+uint64(0x20*i), []byte(n+"\x00"))
 	}
-	b.k32(base+0x3040, b.s.Processors)
-	b.k32(base+0x3048, b.s.Build|0xf0000000)
+	b.k32(base+b.s.rva("KeNumberProcessors"), b.s.Processors)
+	b.k32(base+b.s.rva("NtBuildNumber"), b.s.Build|0xf0000000)
 
 	// IMAGE_DEBUG_DIRECTORY at RVA 0x2400 -> RSDS record at RVA 0x2500.
 	name := b.s.PDBName
@@ -326,7 +326,9 @@ func (b *builder) userSpace(p *Proc) uint64 {
 	ldr := b.ualloc(0x100)
 	b.uptr(peb+uint64(l.PEB["Ldr"]), ldr)
 	b.uwrite(ldr, []byte{0x30, 0, 0, 0, 1})
-	entrySize := 0x100
+	// Names follow the entry, past the end of every build's
+	// LDR_DATA_TABLE_ENTRY (0x138 bytes at most on x64).
+	entrySize := 0x200
 	lists := []string{"InLoadOrderModuleList", "InMemoryOrderModuleList"}
 	links := []string{"InLoadOrderLinks", "InMemoryOrderLinks"}
 	entries := make([]uint64, len(paths))
@@ -351,6 +353,11 @@ func (b *builder) userSpace(p *Proc) uint64 {
 		b.ustring(en+uint64(l.LdrEntry["FullDllName"]), paths[i], en+uint64(entrySize))
 		base := paths[i][strings.LastIndexByte(paths[i], '\\')+1:]
 		b.ustring(en+uint64(l.LdrEntry["BaseDllName"]), base, en+uint64(entrySize)+0x200)
+		if off, ok := l.LdrEntry["LoadTime"]; ok {
+			var x [8]byte
+			binary.LittleEndian.PutUint64(x[:], filetime(p.Create))
+			b.uwrite(en+uint64(off), x[:])
+		}
 	}
 
 	// Process parameters (normalized: absolute pointers).
