@@ -586,9 +586,6 @@ func (netCmdCarver) Decode(in *Input) (int, int, Fields, bool) {
 		trim := strings.TrimSpace(str)
 		switch {
 		case trim == "":
-			if sep || kind == "use" {
-				continue
-			}
 			continue
 		case netDoneRe.MatchString(str), netNoEntriesRe.MatchString(str):
 			end, done = ne, true
