@@ -38,7 +38,16 @@ func WriteText(ctx context.Context, v addrspace.View, opt Options, w io.Writer, 
 		l.errs = append(l.errs[:0], cs.errs...)
 		var r rec
 		out := l.out[:0] // a local: no write barrier per line
-		for m := cs.merge(); m.next(&r); {
+		m := cs.merge()
+		for {
+			// Most lines are ASCII runs before the next UTF-16LE one.
+			if m.i < len(m.a) && m.a[m.i].start <= m.lim && m.a[m.i].end != extEnd {
+				sp := m.a[m.i]
+				m.i++
+				r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
+			} else if !m.next(&r) {
+				break
+			}
 			out = appendLine(out, cs, &r, base)
 		}
 		l.out = out
