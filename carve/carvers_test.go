@@ -3,8 +3,11 @@ package carve
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/remnant-forensics/remnant/internal/testcorpus"
 )
 
 // carveText runs the named carvers over text (ASCII) and returns the
@@ -36,7 +39,7 @@ func checkFields(t *testing.T, r Record, want map[string]string) {
 // off the files by hand.
 func TestIISPlaso(t *testing.T) {
 	read := func(name string) string {
-		b, err := os.ReadFile("../../shared/corpus/iis/plaso/" + name)
+		b, err := os.ReadFile(filepath.Join(testcorpus.Root(t), "iis/plaso", name))
 		if err != nil {
 			t.Skip("corpus not available:", err)
 		}

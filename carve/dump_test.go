@@ -3,20 +3,13 @@ package carve
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/ulikunitz/xz"
-
+	"github.com/remnant-forensics/remnant/internal/testcorpus"
 	"github.com/remnant-forensics/remnant/minidump"
 	"github.com/remnant-forensics/remnant/pkg/render"
 )
@@ -27,7 +20,6 @@ import (
 // where the console host's screen cells are.
 
 type wineTruth struct {
-	SHA256  string `json:"sha256"`
 	PEBWalk struct {
 		ProcessParameters string `json:"process_parameters"`
 		InLoadOrder       []struct {
@@ -53,52 +45,16 @@ type wineTruth struct {
 	} `json:"expected_console_cells"`
 }
 
-var dumpCache sync.Map
-
-// wineDump decompresses a corpus dump (once per test run).
+// wineDump returns a corpus dump's bytes (decompressed once by
+// internal/testcorpus) and its truth.
 func wineDump(t *testing.T, name string) ([]byte, *wineTruth) {
 	t.Helper()
-	dir := "../../shared/corpus/wine/"
-	tb, err := os.ReadFile(dir + name + ".truth.json")
-	if err != nil {
-		t.Skip("corpus not available:", err)
-	}
 	var tr wineTruth
-	if err := json.Unmarshal(tb, &tr); err != nil {
+	testcorpus.Truth(t, name, &tr)
+	b, err := os.ReadFile(testcorpus.Wine(t, name))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, ok := dumpCache.Load(name); ok {
-		return b.([]byte), &tr
-	}
-	// Decompressed copies are kept in the temporary directory between
-	// runs (checked against the truth's SHA-256): pure-Go xz is slow.
-	cached := filepath.Join(os.TempDir(), "remnant-carve-"+name)
-	if b, err := os.ReadFile(cached); err == nil && fmt.Sprintf("%x", sha256.Sum256(b)) == tr.SHA256 {
-		dumpCache.Store(name, b)
-		return b, &tr
-	}
-	var b []byte
-	if out, err := exec.Command("xz", "-dc", dir+name+".xz").Output(); err == nil {
-		b = out
-	} else {
-		f, err := os.Open(dir + name + ".xz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		zr, err := xz.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if fmt.Sprintf("%x", sha256.Sum256(b)) != tr.SHA256 {
-		t.Fatalf("%s: decompressed dump does not match the truth's SHA-256", name)
-	}
-	os.WriteFile(cached, b, 0o644)
-	dumpCache.Store(name, b)
 	return b, &tr
 }
 

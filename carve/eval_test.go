@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/remnant-forensics/remnant/internal/testcorpus"
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/scan"
 )
@@ -56,7 +57,7 @@ func chapterFrags(t testing.TB) []frag {
 	var known struct {
 		KnownStrings []struct{ Name, Text string } `json:"known_strings"`
 	}
-	b, err := os.ReadFile("../../shared/corpus/wine/nc32_winedbg.dmp.truth.json")
+	b, err := os.ReadFile(filepath.Join(testcorpus.Root(t), "wine/nc32_winedbg.dmp.truth.json"))
 	if err != nil {
 		t.Skip("corpus not available:", err)
 	}
@@ -123,7 +124,7 @@ func chapterFrags(t testing.TB) []frag {
 		Shell struct{ Text string }          `json:"shell_output"`
 		GT    struct{ Environment []string } `json:"ground_truth"`
 	}
-	b, err = os.ReadFile("../../shared/corpus/wine/nc32_child_cmd_full.dmp.truth.json")
+	b, err = os.ReadFile(filepath.Join(testcorpus.Root(t), "wine/nc32_child_cmd_full.dmp.truth.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func chapterFrags(t testing.TB) []frag {
 	fr = append(fr, frag{name: "env-block", carver: "env", text: blk, records: 1,
 		want: map[string]string{"form": "block", "computername": "VICTIM01", "count": fmt.Sprint(len(sh.GT.Environment))}})
 	// Real IIS logs (plaso's test files): every line is a record.
-	logs, _ := filepath.Glob("../../shared/corpus/iis/plaso/*.log")
+	logs, _ := filepath.Glob(filepath.Join(testcorpus.Root(t), "iis/plaso/*.log"))
 	sort.Strings(logs)
 	for _, l := range logs {
 		b, err := os.ReadFile(l)
