@@ -139,6 +139,9 @@ type walker struct {
 	out       []addrspace.Range
 	truncated bool
 	seen      map[[2]uint64]bool // (levels left, table address) already walked
+	// visit, when set, is called for each mapped page or large page with
+	// its virtual address, physical address and size.
+	visit func(va, pa, size uint64)
 }
 
 func (w *walker) levels() []level {
@@ -222,8 +225,22 @@ func (w *walker) table(lv []level, pa, base uint64) {
 		switch {
 		case len(lv) == 1:
 			w.add(va, span)
+			if w.visit != nil {
+				mask := uint64(frameMask64)
+				if l.esize == 4 {
+					mask = frameMask32
+				}
+				w.visit(va, e&mask, span)
+			}
 		case l.large && e&ptePresent != 0 && e&pteLarge != 0:
 			w.add(va, span)
+			if w.visit != nil {
+				pa := e & l.largeMask
+				if l.esize == 4 {
+					pa |= (e >> 13 & 0xff) << 32 // PSE-36
+				}
+				w.visit(va, pa, span)
+			}
 		default:
 			mask := uint64(frameMask64)
 			if l.esize == 4 {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/remnant-forensics/remnant/minidump"
+	"github.com/remnant-forensics/remnant/physmem"
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/evidence"
 )
@@ -15,6 +18,9 @@ type scanTarget struct {
 	View  addrspace.View
 	Attr  addrspace.Attributor // nil when nothing can be attributed
 	close func() error
+
+	ev    *evidence.File
+	image *physmem.Image // a physical memory image, once opened
 }
 
 // Close releases the evidence file.
@@ -22,14 +28,17 @@ func (t *scanTarget) Close() error { return t.close() }
 
 // openScanTarget opens evidence read-only for scanning. With raw, the whole
 // file is scanned as bytes. A process dump's captured memory is scanned and
-// attributed to virtual addresses, modules and regions; other formats are
-// scanned whole for now.
+// attributed to virtual addresses, modules and regions. A kernel crash dump
+// or LiME file is scanned as physical memory (offsets are physical
+// addresses); a raw file is scanned whole, its offsets being physical
+// addresses when it is a memory image. Attribution of physical memory to
+// processes costs a walk of every page table: attributeImage adds it.
 func openScanTarget(path string, raw bool) (*scanTarget, error) {
 	ev, err := evidence.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	t := &scanTarget{Path: path, Kind: string(evidence.Raw), View: addrspace.Whole(ev, ev.Size), close: ev.Close}
+	t := &scanTarget{Path: path, Kind: string(evidence.Raw), View: addrspace.Whole(ev, ev.Size), close: ev.Close, ev: ev}
 	if raw {
 		return t, nil
 	}
@@ -43,6 +52,45 @@ func openScanTarget(path string, raw bool) (*scanTarget, error) {
 		t.Kind = d.Format()
 		t.View = minidump.MemoryView(d, ev.Size)
 		t.Attr = minidump.NewAttributor(d)
+	case evidence.Crashdump, evidence.LiME:
+		im, err := physmem.Open(ev, ev.Size)
+		if err != nil {
+			ev.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		t.Kind, t.image, t.View = string(ev.Kind), im, im.View()
 	}
 	return t, nil
+}
+
+// attributeImage makes the target of a physical memory image (raw, crash
+// dump, LiME) attribute each physical page to the processes that map it,
+// when the image's kernel and page tables are found. Warnings go to e; other
+// evidence is left alone.
+func (t *scanTarget) attributeImage(e *Env) {
+	if t.ev == nil || t.Attr != nil {
+		return
+	}
+	switch t.ev.Kind {
+	case evidence.Raw, evidence.Crashdump, evidence.LiME:
+	default:
+		return
+	}
+	if t.image == nil {
+		im, err := physmem.Open(t.ev, t.ev.Size)
+		if err != nil {
+			e.Warn(t.Path, fmt.Sprintf("not attributed: %v", err))
+			return
+		}
+		t.image = im
+	}
+	if t.image.Kernel() == nil {
+		e.Warn(t.Path, "not attributed: no Windows kernel page tables found in the image")
+		return
+	}
+	a, warns := physmem.NewAttributor(t.image)
+	for _, w := range warns {
+		e.Warn(t.Path, w.String())
+	}
+	t.Attr = a
 }

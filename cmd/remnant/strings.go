@@ -26,6 +26,7 @@ type StringsCmd struct {
 	MaxLen        int    `name:"max-len" help:"Print at most this many characters of each string (0: up to 64 Mi, the most kept)."`
 	Raw           bool   `help:"Scan the file as bytes, headers included, instead of a dump's captured memory."`
 	Workers       int    `short:"j" help:"Number of scanning goroutines (0: one per CPU)."`
+	Attribute     bool   `help:"On a physical memory image, label each string with the processes and virtual addresses that map its page (walks every page table first)."`
 }
 
 // maxReadWarnings is how many read errors are printed one by one.
@@ -45,6 +46,9 @@ func (c *StringsCmd) Run(e *Env) error {
 		return err
 	}
 	defer t.Close()
+	if c.Attribute && !c.Raw {
+		t.attributeImage(e)
+	}
 	if m := mapEvidence(t); m != nil {
 		defer m.Close()
 	}
@@ -76,7 +80,7 @@ func (c *StringsCmd) Run(e *Env) error {
 		opt.Scan.Progress = func(done, _ uint64) { bar.Set64(int64(done)) }
 	}
 
-	if render.Format(e.Format) == render.Table || e.Format == "" {
+	if (render.Format(e.Format) == render.Table || e.Format == "") && !c.Attribute {
 		return rstrings.WriteText(ctx, t.View, opt, e.Stdout, c.Radix[0])
 	}
 	cols := []string{"offset", "encoding", "text"}
