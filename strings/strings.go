@@ -59,6 +59,10 @@ func ParseEncoding(s string) (Encoding, error) {
 // DefaultMinLen is GNU strings' default minimum length.
 const DefaultMinLen = 4
 
+// DefaultChunkSize is the chunk size of a scan when Options.Scan does not
+// set one: as fast as larger chunks here, and half the memory of 4 MiB ones.
+const DefaultChunkSize = 1 << 20
+
 // MaxText is the most characters of one string that are kept (and
 // printed): a run longer than 64 Mi characters is cut, where GNU strings
 // would print it whole.
@@ -101,6 +105,9 @@ func (o Options) normalized() (Options, error) {
 	}
 	if o.MaxLen <= 0 || o.MaxLen > MaxText {
 		o.MaxLen = MaxText
+	}
+	if o.Scan.ChunkSize <= 0 {
+		o.Scan.ChunkSize = DefaultChunkSize
 	}
 	o.Scan.Lookbehind = 8
 	if o.Scan.Overlap <= 0 {
