@@ -39,18 +39,19 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	Info    InfoCmd    `cmd:"" help:"Summarize a dump or image: format, OS, process, streams, hashes."`
-	Dlllist DlllistCmd `cmd:"" help:"Loaded modules: base, size, PE timestamp, path."`
-	Cmdline CmdlineCmd `cmd:"" help:"Process parameters: command line, image path, window title, DllPath, current directory."`
-	Envars  EnvarsCmd  `cmd:"" help:"Environment variables of each process."`
-	Threads ThreadsCmd `cmd:"" help:"Threads with TEB, stack and times."`
-	Memmap  MemmapCmd  `cmd:"" help:"Memory ranges in the evidence, with state, protection and type where known."`
-	Handles HandlesCmd `cmd:"" help:"Handles recorded in a minidump's HandleData stream."`
-	Strings StringsCmd `cmd:"" help:"Printable ASCII and UTF-16LE strings, with the virtual address and module or region that holds each."`
-	Carve   CarveCmd   `cmd:"" help:"Carve records from any memory: shell output, command lines, environments, IIS log lines, MFT records, PE images, URLs, IPs, e-mail, IRC."`
-	Pslist  PslistCmd  `cmd:"" help:"Processes on a memory image's active process list: pid, ppid, name, times, threads, handles, session, wow64, dtb."`
-	Pstree  PstreeCmd  `cmd:"" help:"A memory image's processes as a tree of parents and children."`
-	Psscan  PsscanCmd  `cmd:"" help:"Scan a whole memory image for process pool allocations, including exited and unlinked processes."`
+	Info     InfoCmd     `cmd:"" help:"Summarize a dump or image: format, OS, process, streams, hashes."`
+	Dlllist  DlllistCmd  `cmd:"" help:"Loaded modules: base, size, PE timestamp, path."`
+	Cmdline  CmdlineCmd  `cmd:"" help:"Process parameters: command line, image path, window title, DllPath, current directory."`
+	Envars   EnvarsCmd   `cmd:"" help:"Environment variables of each process."`
+	Threads  ThreadsCmd  `cmd:"" help:"Threads with TEB, stack and times."`
+	Memmap   MemmapCmd   `cmd:"" help:"Memory ranges in the evidence, with state, protection and type where known."`
+	Handles  HandlesCmd  `cmd:"" help:"Handles recorded in a minidump's HandleData stream."`
+	Strings  StringsCmd  `cmd:"" help:"Printable ASCII and UTF-16LE strings, with the virtual address and module or region that holds each."`
+	Carve    CarveCmd    `cmd:"" help:"Carve records from any memory: shell output, command lines, environments, IIS log lines, MFT records, PE images, URLs, IPs, e-mail, IRC."`
+	Pslist   PslistCmd   `cmd:"" help:"Processes on a memory image's active process list: pid, ppid, name, times, threads, handles, session, wow64, dtb."`
+	Pstree   PstreeCmd   `cmd:"" help:"A memory image's processes as a tree of parents and children."`
+	Psscan   PsscanCmd   `cmd:"" help:"Scan a whole memory image for process pool allocations, including exited and unlinked processes."`
+	Procdump ProcdumpCmd `cmd:"" help:"Write one process of a memory image as a minidump (modules, memory, system info)."`
 }
 
 // Env is what a running command writes to and how it reports warnings.
