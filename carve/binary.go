@@ -3,11 +3,13 @@ package carve
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"strings"
 	"time"
 
 	pe "github.com/saferwall/pe"
 	pelog "github.com/saferwall/pe/log"
+	ntfs "www.velocidex.com/golang/go-ntfs/parser"
 
 	"github.com/remnant-forensics/remnant/pkg/render"
 )
@@ -19,10 +21,14 @@ import (
 // disk (file cache of $MFT, a disk image) still carry the update sequence
 // number at the end of each sector, and are fixed up in a copy first.
 //
-// The record and attribute layouts are NTFS's published ones (the same
-// that go-ntfs describes in its profile); go-ntfs itself cannot be built
-// in this module yet (its dependencies are missing from go.sum), so the
-// few fields needed are read here.
+// The record header is validated here; go-ntfs then reads the fixed-up
+// record: its MFT_ENTRY header, its attribute headers, and the
+// $STANDARD_INFORMATION, $FILE_NAME and $DATA attributes found in it.
+// go-ntfs's own attribute walk (EnumerateAttributes) is not used: it
+// follows $ATTRIBUTE_LIST into other records through a whole-volume
+// context, which a carver has not got, and stops only on a zero length.
+// The walk here is bounded by the record's used size and stops at the
+// end marker; attributes stored in other records are not followed.
 type mftCarver struct{}
 
 func (mftCarver) Spec() Spec {
@@ -35,108 +41,196 @@ func (mftCarver) Spec() Spec {
 	}
 }
 
+// ntfsProfile holds go-ntfs's NTFS layout (field offsets); it is only
+// read, so the workers share it.
+var ntfsProfile = ntfs.NewNTFSProfile()
+
 var ntNamespaces = []string{"POSIX", "Win32", "DOS", "Win32+DOS"}
 
 func (mftCarver) Decode(in *Input) (int, int, Fields, bool) {
 	data, at := in.Data, in.At
-	if at+0x38 > len(data) {
+	if at < 0 || at >= len(data) {
 		return 0, 0, nil, false
 	}
-	h := data[at:]
-	usaOff, usaCount := u16(h, 4), u16(h, 6)
-	attrOff, flags := u16(h, 0x14), u16(h, 0x16)
-	used, alloc := u32(h, 0x18), u32(h, 0x1c)
+	rec, disk, ok := mftFixup(data[at:])
+	if !ok {
+		return 0, 0, nil, false
+	}
+	f, ok := mftDecodeSafe(rec, disk)
+	if !ok {
+		return 0, 0, nil, false
+	}
+	return at, at + len(rec), f, true
+}
+
+// mftFixup validates the header of the FILE record at the start of b and
+// returns the record (allocated size) with its fixups applied. A record
+// whose sectors all end with its update sequence number is as on disk
+// (disk true) and is fixed up in a copy: each sector's last two bytes
+// are replaced by the saved words of the update sequence array. Any other
+// record is taken as in memory, fixed up already, and returned in place.
+// (When an in-memory sector happens to end with the sequence number, the
+// array still holds that same word, so either reading gives the same
+// bytes; only the disk flag is then a guess.)
+func mftFixup(b []byte) (rec []byte, disk, ok bool) {
+	if len(b) < 0x38 || string(b[:4]) != "FILE" {
+		return nil, false, false
+	}
+	usaOff, usaCount := u16(b, 4), u16(b, 6)
+	attrOff, flags := u16(b, 0x14), u16(b, 0x16)
+	used, alloc := u32(b, 0x18), u32(b, 0x1c)
 	if alloc != 1024 && alloc != 4096 || used > alloc || used < attrOff+8 ||
 		usaCount != alloc/512+1 || usaOff+2*usaCount > attrOff || attrOff < 0x2a || flags > 0xf ||
-		at+alloc > len(data) {
-		return 0, 0, nil, false
+		alloc > len(b) {
+		return nil, false, false
 	}
-	rec := data[at : at+alloc]
-	// Fixups still in place? Then every sector ends with the sequence number.
+	rec = b[:alloc]
 	usn := rec[usaOff : usaOff+2]
-	raw := true
 	for s := 1; s < usaCount; s++ {
-		if !bytes.Equal(rec[s*512-2:s*512], usn) {
-			raw = false
-			break
+		if rec[s*512-2] != usn[0] || rec[s*512-1] != usn[1] {
+			return rec, false, true
 		}
 	}
-	if raw {
-		fixed := bytes.Clone(rec)
-		for s := 1; s < usaCount; s++ {
-			copy(fixed[s*512-2:s*512], rec[usaOff+2*s:usaOff+2*s+2])
-		}
-		rec = fixed
+	fixed := bytes.Clone(rec)
+	for s := 1; s < usaCount; s++ {
+		copy(fixed[s*512-2:s*512], rec[usaOff+2*s:usaOff+2*s+2])
 	}
+	return fixed, true, true
+}
+
+// mftDecodeSafe is mftDecode with a recover: go-ntfs reads through
+// io.ReaderAt accessors that were not written for hostile input.
+func mftDecodeSafe(rec []byte, disk bool) (f Fields, ok bool) {
+	defer func() {
+		if recover() != nil {
+			f, ok = nil, false
+		}
+	}()
+	return mftDecode(rec, disk)
+}
+
+// mftDecode reads a fixed-up FILE record (validated by mftFixup) with
+// go-ntfs. It reports false when an attribute header or a resident
+// $FILE_NAME does not fit the record, or when there is no attribute.
+func mftDecode(rec []byte, disk bool) (Fields, bool) {
+	p := ntfsProfile
+	e := p.MFT_ENTRY(bytes.NewReader(rec), 0)
+	attrOff, used := int(e.Attribute_offset()), u32(rec, 0x18)
+	flags := e.Flags()
 	f := Fields{}
-	if usaOff >= 0x30 {
-		f = append(f, Field{"record_number", u32(rec, 0x2c)})
+	if u16(rec, 4) >= 0x30 { // NTFS 3.1 header: record number at 0x2c
+		f = append(f, Field{"record_number", int(e.Record_number())})
 	}
-	f = append(f, Field{"sequence", u16(rec, 0x10)}, Field{"in_use", flags&1 != 0},
-		Field{"directory", flags&2 != 0}, Field{"link_count", u16(rec, 0x12)},
-		Field{"fixups_applied_in_memory", !raw})
-	if base := binary.LittleEndian.Uint64(rec[0x20:]) & (1<<48 - 1); base != 0 {
+	f = append(f, Field{"sequence", int(e.Sequence_value())}, Field{"in_use", flags.IsSet("ALLOCATED")},
+		Field{"directory", flags.IsSet("DIRECTORY")}, Field{"link_count", int(e.Link_count())},
+		Field{"fixups_applied_in_memory", !disk})
+	if base := e.Base_record_reference() & (1<<48 - 1); base != 0 {
 		f = append(f, Field{"base_record", base})
 	}
-	var names []string
+	// Attribute headers are read within the used part of the record only.
+	r := bytes.NewReader(rec[:used])
+	var names, streams []string
 	var fnames []Fields
-	attrs, best, bestNS := 0, "", -1
-	for off, n := attrOff, 0; off+16 <= used && n < 64; n++ {
-		typ, length := u32(rec, off), u32(rec, off+4)
+	var size any
+	attrs, best, bestNS, haveSI, list := 0, "", -1, false, false
+	for off := attrOff; off+16 <= used; {
+		a := p.NTFS_ATTRIBUTE(r, int64(off))
+		typ, length := a.Type().Value, int(a.Length())
 		if typ == 0xffffffff {
 			break
 		}
 		if length < 16 || off+length > used || length%8 != 0 {
-			return 0, 0, nil, false
+			return nil, false
 		}
 		attrs++
-		if rec[off+8] == 0 { // resident
-			cSize, cOff := u32(rec, off+0x10), u16(rec, off+0x14)
+		// The attribute's name: length (characters) at 9, offset at 10.
+		named := rec[off+9] != 0
+		nameFits := u16(rec, off+10)+2*int(rec[off+9]) <= length
+		if a.IsResident() {
+			cOff, cSize := int(a.Content_offset()), int(a.Content_size())
 			if cOff+cSize > length {
-				return 0, 0, nil, false
+				return nil, false
 			}
 			c := rec[off+cOff : off+cOff+cSize]
 			switch typ {
-			case 0x10: // $STANDARD_INFORMATION
-				if len(c) >= 0x20 {
-					f = append(f, Field{"si_created", fileTime(c, 0)}, Field{"si_modified", fileTime(c, 8)},
-						Field{"si_mft_modified", fileTime(c, 0x10)}, Field{"si_accessed", fileTime(c, 0x18)})
+			case ntfs.ATTR_TYPE_STANDARD_INFORMATION:
+				if len(c) >= 0x20 && !haveSI {
+					haveSI = true
+					si := p.STANDARD_INFORMATION(bytes.NewReader(c), 0)
+					f = append(f, Field{"si_created", ntTime(si.Reader, p.Off_STANDARD_INFORMATION_Create_time)},
+						Field{"si_modified", ntTime(si.Reader, p.Off_STANDARD_INFORMATION_File_altered_time)},
+						Field{"si_mft_modified", ntTime(si.Reader, p.Off_STANDARD_INFORMATION_Mft_altered_time)},
+						Field{"si_accessed", ntTime(si.Reader, p.Off_STANDARD_INFORMATION_File_accessed_time)})
 				}
-			case 0x30: // $FILE_NAME
+			case ntfs.ATTR_TYPE_FILE_NAME:
 				if len(c) < 0x42 || 0x42+2*int(c[0x40]) > len(c) {
-					return 0, 0, nil, false
+					return nil, false
 				}
-				name := utf16At(c, 0x42, 2*int(c[0x40]))
-				ns := int(c[0x41])
+				fn := p.FILE_NAME(bytes.NewReader(c), 0)
+				name := fn.Name()
+				if len(c) >= 0x44 && (u16(c, 0x42) == 0xfeff || u16(c, 0x42) == 0xfffe) {
+					// go-ntfs takes a leading U+FEFF or U+FFFE for a
+					// byte order mark; a file name's first character
+					// is not one.
+					name = utf16At(c, 0x42, 2*int(c[0x40]))
+				}
+				ns := int(fn.NameType().Value)
 				nsName := ""
 				if ns < len(ntNamespaces) {
 					nsName = ntNamespaces[ns]
 				}
 				names = append(names, name)
 				fnames = append(fnames, Fields{{"name", name}, {"namespace", nsName},
-					{"parent_record", binary.LittleEndian.Uint64(c) & (1<<48 - 1)},
-					{"created", fileTime(c, 8)}, {"modified", fileTime(c, 0x10)},
-					{"mft_modified", fileTime(c, 0x18)}, {"accessed", fileTime(c, 0x20)},
-					{"size", binary.LittleEndian.Uint64(c[0x30:])}})
+					{"parent_record", fn.MftReference()},
+					{"created", ntTime(fn.Reader, p.Off_FILE_NAME_Created)},
+					{"modified", ntTime(fn.Reader, p.Off_FILE_NAME_File_modified)},
+					{"mft_modified", ntTime(fn.Reader, p.Off_FILE_NAME_Mft_modified)},
+					{"accessed", ntTime(fn.Reader, p.Off_FILE_NAME_File_accessed)},
+					{"size", fn.FilenameSize()}})
 				// Prefer a Win32 (or POSIX) name over the DOS 8.3 one.
 				if rank := map[int]int{2: 0, 0: 1, 3: 2, 1: 2}[ns]; rank > bestNS {
 					best, bestNS = name, rank
 				}
+			case ntfs.ATTR_TYPE_DATA:
+				if !named && size == nil {
+					size = uint64(cSize)
+				}
 			}
+		} else if typ == ntfs.ATTR_TYPE_DATA && !named && size == nil && length >= 0x40 &&
+			a.Runlist_vcn_start() == 0 {
+			// The first extent of a non-resident stream holds its size.
+			size = a.Actual_size()
+		}
+		switch {
+		case typ == ntfs.ATTR_TYPE_ATTRIBUTE_LIST:
+			list = true
+		case typ == ntfs.ATTR_TYPE_DATA && named && nameFits:
+			streams = append(streams, a.Name())
 		}
 		off += length
 	}
 	if attrs == 0 {
-		return 0, 0, nil, false
+		return nil, false
 	}
-	f = f.add("name", best).add("names", names).add("file_names", fnames)
-	return at, at + alloc, f, true
+	f = f.add("name", best).add("names", names).add("file_names", fnames).
+		add("size", size).add("streams", streams)
+	if list {
+		f = append(f, Field{"attribute_list", true})
+	}
+	return f, true
 }
 
-// fileTime reads a FILETIME (100 ns since 1601) at i; zero when out of
+// ntTime reads the FILETIME at off with go-ntfs's reader, converted by
+// fileTime: go-ntfs's own conversion (WinFileTime) wraps outside the
+// years 1678-2262 that time.Unix nanoseconds hold.
+func ntTime(r io.ReaderAt, off int64) time.Time {
+	return fileTimeValue(ntfs.ParseUint64(r, off))
+}
+
+// fileTimeValue converts a FILETIME (100 ns since 1601); zero when out of
 // the range 1601..2200.
-func fileTime(b []byte, i int) time.Time {
-	ft := int64(binary.LittleEndian.Uint64(b[i:]))
+func fileTimeValue(v uint64) time.Time {
+	ft := int64(v)
 	const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
 	if ft <= 0 || ft > 189_000_000_000_000_000 {
 		return time.Time{}
