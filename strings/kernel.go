@@ -35,8 +35,18 @@ type classifier struct {
 // blocks of data into p and z.
 type masksFunc func(c *classifier, data []byte, p, z []uint64)
 
-// fastMasks is a SIMD masksFunc, set at init on CPUs that have one.
+// fastMasks is the SIMD masksFunc used, set at init on CPUs that have one:
+// the first of simdMasks.
 var fastMasks masksFunc
+
+// namedMasks is a masksFunc and its name.
+type namedMasks struct {
+	name string
+	f    masksFunc
+}
+
+// simdMasks lists the SIMD masksFuncs this CPU can run, best first.
+var simdMasks []namedMasks
 
 // portableMasks is the masksFunc in pure Go.
 func portableMasks(c *classifier, data []byte, p, z []uint64) {

@@ -63,9 +63,15 @@ func kernels(t *testing.T, f func(t *testing.T)) {
 		defer usePortable()()
 		f(t)
 	})
-	if fastMasks != nil {
-		t.Run("simd", f)
-	} else {
+	for _, m := range simdMasks {
+		t.Run(m.name, func(t *testing.T) {
+			saved := fastMasks
+			fastMasks = m.f
+			defer func() { fastMasks = saved }()
+			f(t)
+		})
+	}
+	if len(simdMasks) == 0 {
 		t.Log("no SIMD kernel on this CPU")
 	}
 }
@@ -80,7 +86,7 @@ func usePortable() func() {
 // TestMasksAgree checks the SIMD masks against the portable ones on every
 // byte value at every position and on random blocks.
 func TestMasksAgree(t *testing.T) {
-	if fastMasks == nil {
+	if len(simdMasks) == 0 {
 		t.Skip("no SIMD kernel on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -94,12 +100,14 @@ func TestMasksAgree(t *testing.T) {
 	for _, ws := range []bool{false, true} {
 		c := newClassifier(ws)
 		p1, z1 := make([]uint64, 300), make([]uint64, 300)
-		p2, z2 := make([]uint64, 300), make([]uint64, 300)
 		portableMasks(&c, data, p1, z1)
-		fastMasks(&c, data, p2, z2)
-		for i := range p1 {
-			if p1[i] != p2[i] || z1[i] != z2[i] {
-				t.Fatalf("ws=%v block %d: portable %016x %016x, simd %016x %016x", ws, i, p1[i], z1[i], p2[i], z2[i])
+		for _, m := range simdMasks {
+			p2, z2 := make([]uint64, 300), make([]uint64, 300)
+			m.f(&c, data, p2, z2)
+			for i := range p1 {
+				if p1[i] != p2[i] || z1[i] != z2[i] {
+					t.Fatalf("%s ws=%v block %d: portable %016x %016x, simd %016x %016x", m.name, ws, i, p1[i], z1[i], p2[i], z2[i])
+				}
 			}
 		}
 		// And the portable masks against the byte table.
