@@ -126,16 +126,17 @@ func (a *Attributor) walkProcess(im *Image, p Process, idx uint64, used *atomic.
 	full := false
 	w := walker{pg: &s.pg, lo: s.lo, hi: s.hi}
 	w.visit = func(va, pa, size uint64) {
-		for off := uint64(0); off < size && !full; off += pageSize {
-			if im.ph.find(pa+off) < 0 {
-				continue // not in the image: no hit can be there
-			}
+		if full {
+			return
+		}
+		im.ph.eachHeldPage(pa, size, func(off uint64) bool {
 			if used.Add(1) > limit {
 				full = true
-				return
+				return false
 			}
 			out = append(out, pageMapping{pfn: (pa + off) / pageSize, pv: idx<<pvPageBits | (va+off)/pageSize&(1<<pvPageBits-1)})
-		}
+			return true
+		})
 	}
 	w.walk()
 	var warns []Warning
@@ -169,3 +170,26 @@ func (a *Attributor) Locate(off uint64) []addrspace.Location {
 
 // Len returns the number of page mappings recorded.
 func (a *Attributor) Len() int { return len(a.maps) }
+
+// eachHeldPage calls fn with the offset from pa of each 4 KB page of
+// [pa, pa+size) that lies whole in one run of the image, in order, until fn
+// returns false. Its cost is that of the pages held, not of size: a
+// hostile large page far outside the image costs one search.
+func (p *phys) eachHeldPage(pa, size uint64, fn func(off uint64) bool) {
+	end := pa + size
+	if end < pa {
+		end = ^uint64(0)
+	}
+	i := sort.Search(len(p.runs), func(i int) bool { return p.runs[i].PA+p.runs[i].Size > pa })
+	for ; i < len(p.runs) && p.runs[i].PA < end; i++ {
+		r := p.runs[i]
+		lo, hi := max(pa, r.PA), min(end, r.PA+r.Size)
+		// Pages are aligned on pa (a frame address), not on the run.
+		x := pa + (lo-pa+pageSize-1)&^(pageSize-1)
+		for ; x < hi && hi-x >= pageSize; x += pageSize {
+			if !fn(x - pa) {
+				return
+			}
+		}
+	}
+}

@@ -2,8 +2,12 @@ package physmem
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
+	"sync/atomic"
 	"testing"
 
+	"github.com/remnant-forensics/remnant/minidump"
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 )
 
@@ -77,6 +81,51 @@ func FuzzPageWalk(f *testing.F) {
 			}
 			if err != nil && !addrspace.IsUnmapped(err) {
 				t.Fatalf("read error %v is not unmapped", err)
+			}
+		}
+	})
+}
+
+// FuzzProcessOutputs runs the minidump writer and the reverse page map over
+// arbitrary page tables: no panic, a dump remnant's reader opens, and every
+// attributed offset maps back to a page of the walked space.
+func FuzzProcessOutputs(f *testing.F) {
+	seed := make([]byte, 4*pageSize)
+	put64(seed, 0, 0x1000|tTable)
+	put64(seed, 0x1000, 0x2000|tTable)
+	put64(seed, 0x2000, 0x3000|tTable)
+	put64(seed, 0x3000, 0x3000|tTable)
+	put64(seed, 0x3008, 0x1000|tTrans)
+	f.Add(seed, uint64(0), uint8(ModeX64))
+	f.Add(seed, uint64(0x20), uint8(ModePAE))
+	f.Add(seed, uint64(0), uint8(ModeX86))
+	f.Fuzz(func(t *testing.T, mem []byte, dtb uint64, mode uint8) {
+		if len(mem) > 1<<20 {
+			return
+		}
+		m := Mode(mode%3 + 1)
+		im := &Image{ph: newPhys(bytes.NewReader(mem), []Run{{PA: 0, Size: uint64(len(mem))}})}
+		im.k.mode = m
+		p := Process{PID: 7, DTB: dtb}
+		var buf bytes.Buffer
+		if _, _, err := im.WriteMinidump(&buf, p); err != nil {
+			return
+		}
+		if _, err := minidump.NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
+			t.Fatalf("written dump unreadable: %v", err)
+		}
+		a := &Attributor{procs: []attrProc{{pid: 7, name: "x"}}}
+		var used atomic.Int64
+		a.maps, _ = a.walkProcess(im, p, 0, &used, 1<<16)
+		slices.SortFunc(a.maps, func(x, y pageMapping) int { return cmp.Compare(x.pfn, y.pfn) })
+		s := newSpace(im.ph, m, dtb, false)
+		for _, mp := range a.maps[:min(len(a.maps), 64)] {
+			va := (mp.pv & (1<<pvPageBits - 1)) * pageSize
+			if !slices.Contains(a.Locate(mp.pfn*pageSize+5), addrspace.Location{PID: 7, Process: "x", VA: va + 5}) {
+				t.Fatalf("frame 0x%x: va 0x%x not located", mp.pfn, va)
+			}
+			if pa, err := s.Translate(va); err != nil || pa != mp.pfn*pageSize {
+				t.Fatalf("va 0x%x: walk says frame 0x%x, translation 0x%x (%v)", va, mp.pfn, pa, err)
 			}
 		}
 	})

@@ -29,6 +29,7 @@ const (
 	mdArchAMD64       = 9
 	mdPlatformWin32NT = 2
 	mdMaxChunk        = 1 << 20 // bytes of process memory read at once
+	mdExtraPages      = 1 << 14 // pages beyond the image's count a dump may hold
 )
 
 // MinidumpStats says what WriteMinidump wrote.
@@ -62,24 +63,43 @@ func (im *Image) WriteMinidump(w io.Writer, p Process) (MinidumpStats, []Warning
 		warns = append(warns, warnf("va", p.VA, "pid %d has exited: its page tables may be stale", p.PID))
 	}
 
-	// Pass 1: the readable pages, by translation only.
+	// Pass 1: the readable pages, from the page tables (in VA order), at
+	// most as many as the image holds plus 64 MiB worth (a frame may be
+	// mapped at several addresses, but hostile tables must not make the
+	// dump larger than the image by more than that).
+	var dataPages uint64
+	for _, r := range im.ph.runs {
+		dataPages += r.Size / pageSize
+	}
+	limit := dataPages + mdExtraPages
 	var ranges []mdRange
-	for _, r := range s.Ranges() {
-		for va := r.Start; va-r.Start < r.Size; va += pageSize {
-			pa, err := s.Translate(va)
-			if err != nil || im.ph.find(pa) < 0 || im.ph.find(pa+pageSize-1) < 0 {
-				continue
+	pages, full := uint64(0), false
+	w0 := walker{pg: &s.pg, lo: s.lo, hi: s.hi}
+	w0.visit = func(va, pa, size uint64) {
+		if full {
+			return
+		}
+		im.ph.eachHeldPage(pa, size, func(off uint64) bool {
+			if pages++; pages > limit {
+				full = true
+				return false
 			}
-			if n := len(ranges); n > 0 && ranges[n-1].va+ranges[n-1].size == va {
+			v := va + off
+			if n := len(ranges); n > 0 && ranges[n-1].va+ranges[n-1].size == v {
 				ranges[n-1].size += pageSize
 			} else {
-				ranges = append(ranges, mdRange{va, pageSize})
+				ranges = append(ranges, mdRange{v, pageSize})
 			}
 			st.MemoryBytes += pageSize
-		}
+			return true
+		})
 	}
-	if s.Truncated() {
+	w0.walk()
+	if w0.truncated {
 		warns = append(warns, warnf("dtb", p.DTB, "pid %d: page-table walk stopped at its limit; later pages are not in the minidump", p.PID))
+	}
+	if full {
+		warns = append(warns, warnf("dtb", p.DTB, "pid %d: more than %d pages mapped; later pages are not in the minidump", p.PID, limit))
 	}
 
 	// Modules from the loader lists.
