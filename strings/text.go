@@ -39,11 +39,26 @@ func WriteText(ctx context.Context, v addrspace.View, opt Options, w io.Writer, 
 		var r rec
 		out := l.out[:0] // a local: no write barrier per line
 		m := cs.merge()
+		// Offsets of strings of this chunk start in its body: when the
+		// first and last have as many decimal digits, so do all.
+		c := cs.c
+		nd := 0
+		if base == 10 && c.Hi > c.Lo {
+			if a, b := ndigits(c.BodyOff(), 10), ndigits(c.Off+uint64(c.Hi)-1, 10); a == b && a <= 16 {
+				nd = a
+			}
+		}
+		maxLen := uint64(cs.opt.MaxLen)
 		for {
 			// Most lines are ASCII runs before the next UTF-16LE one.
 			if m.i < len(m.a) && m.a[m.i].start <= m.lim && m.a[m.i].end != extEnd {
 				sp := m.a[m.i]
 				m.i++
+				if nd > 0 {
+					s := sp.start - c.Off
+					out = appendASCIILine(out, c.Data[s:s+min(sp.end-sp.start, maxLen)], sp.start, nd)
+					continue
+				}
 				r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
 			} else if !m.next(&r) {
 				break
@@ -150,25 +165,8 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	binary.LittleEndian.PutUint64(b, spaces8) // padding; digits overwrite
 	i := w
 	switch {
-	case base == 10 && nd <= 8:
-		x := digits8(v) ^ zeroesToSpaces(8-nd)
-		if nd == 8 {
-			binary.LittleEndian.PutUint64(b, x)
-		} else {
-			binary.LittleEndian.PutUint64(b, x>>8) // 7 columns; b[7] is rewritten below
-		}
-	case base == 10 && nd <= 10:
-		hi := pairs[uint8(v/1e8)] // v < 1e10
-		if nd == 9 {
-			b[0] = byte(hi >> 8)
-		} else {
-			binary.LittleEndian.PutUint16(b, hi)
-		}
-		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
 	case base == 10 && nd <= 16:
-		// The leading digits, shifted so that the first one lands at b[0].
-		binary.LittleEndian.PutUint64(b, digits8(v/1e8)>>(8*(16-nd)&63))
-		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
+		putDecimal(b, v, nd)
 	case base == 16:
 		for ; nd > 0; nd-- {
 			i--
@@ -209,6 +207,51 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	p += tl
 	b[p] = '\n'
 	return out[:n+p+1]
+}
+
+// appendASCIILine is appendLine for an ASCII text and a decimal offset of
+// nd digits (at most 16).
+func appendASCIILine(out, text []byte, v uint64, nd int) []byte {
+	tl := len(text)
+	n := len(out)
+	need := 24 + 9 + tl + 1
+	if cap(out)-n < need {
+		out = slices.Grow(out, need)
+	}
+	b := out[n : n+need]
+	w := max(nd, 7)
+	putDecimal(b, v, nd)
+	binary.LittleEndian.PutUint64(b[w:], tagASCII)
+	b[w+8] = ' '
+	copy(b[w+9:], text)
+	b[w+9+tl] = '\n'
+	return out[:n+w+10+tl]
+}
+
+// putDecimal writes v, of nd <= 16 digits, right-aligned in max(nd, 7)
+// columns at the start of b (which has room for 16 bytes).
+func putDecimal(b []byte, v uint64, nd int) {
+	switch {
+	case nd <= 8:
+		x := digits8(v) ^ zeroesToSpaces(8-nd)
+		if nd == 8 {
+			binary.LittleEndian.PutUint64(b, x)
+		} else {
+			binary.LittleEndian.PutUint64(b, x>>8) // 7 columns; b[7] is rewritten after
+		}
+	case nd <= 10:
+		hi := pairs[uint8(v/1e8)] // v < 1e10
+		if nd == 9 {
+			b[0] = byte(hi >> 8)
+		} else {
+			binary.LittleEndian.PutUint16(b, hi)
+		}
+		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
+	default:
+		// The leading digits, shifted so that the first one lands at b[0].
+		binary.LittleEndian.PutUint64(b, digits8(v/1e8)>>(8*(16-nd)&63))
+		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
+	}
 }
 
 // appendLineSlow is appendLine for texts in the arena.
