@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/evidence"
 	"github.com/remnant-forensics/remnant/pkg/render"
 	"github.com/remnant-forensics/remnant/pkg/scan"
@@ -92,29 +93,37 @@ func (c *StringsCmd) Run(e *Env) error {
 		return err
 	}
 	err = rstrings.Scan(ctx, t.View, opt, func(s rstrings.String) error {
-		text := string(s.Text)
-		if t.Attr == nil {
-			return w.Write(render.Hex(s.Off), s.Enc.String(), text)
-		}
-		locs := t.Attr.Locate(s.Off)
-		if len(locs) == 0 {
-			return w.Write(render.Hex(s.Off), s.Enc.String(), text, nil, nil, nil, nil)
-		}
-		for _, l := range locs {
-			var pid any
-			if l.PID != 0 {
-				pid = l.PID
-			}
-			if err := w.Write(render.Hex(s.Off), s.Enc.String(), text, render.Hex(l.VA), orNil(l.Module), orNil(l.Region), pid); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeStringRows(w, t.Attr, s)
 	})
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// writeStringRows writes the rows of one string: one per place attr says
+// holds it (a physical page may be mapped by several processes), one with
+// empty attribution when it knows none, and one without attribution
+// columns when there is no attributor.
+func writeStringRows(w *render.Writer, attr addrspace.Attributor, s rstrings.String) error {
+	text := string(s.Text)
+	if attr == nil {
+		return w.Write(render.Hex(s.Off), s.Enc.String(), text)
+	}
+	locs := attr.Locate(s.Off)
+	if len(locs) == 0 {
+		return w.Write(render.Hex(s.Off), s.Enc.String(), text, nil, nil, nil, nil)
+	}
+	for _, l := range locs {
+		var pid any
+		if l.PID != 0 {
+			pid = l.PID
+		}
+		if err := w.Write(render.Hex(s.Off), s.Enc.String(), text, render.Hex(l.VA), orNil(l.Module), orNil(l.Region), pid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mapEvidence replaces the view's reader by a memory mapping of the

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/remnant-forensics/remnant/internal/testcorpus"
+	"github.com/remnant-forensics/remnant/pkg/addrspace"
+	"github.com/remnant-forensics/remnant/pkg/render"
+	rstrings "github.com/remnant-forensics/remnant/strings"
 )
 
 func TestStringsText(t *testing.T) {
@@ -112,5 +115,47 @@ func TestStringsAttribution(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("the truth file lists no UTF-16LE string")
+	}
+}
+
+// pageAttr says that offsets below 0x1000 are mapped by two processes and
+// that nothing else is known.
+type pageAttr struct{}
+
+func (pageAttr) Locate(off uint64) []addrspace.Location {
+	if off >= 0x1000 {
+		return nil
+	}
+	return []addrspace.Location{
+		{PID: 4, VA: 0x7ff00000 + off, Region: "shared"},
+		{PID: 1424, VA: 0x10000 + off, Module: "cmd.exe"},
+	}
+}
+
+// TestStringRowsAttribution checks the rows of a string that a physical
+// image maps into two processes, and of one it cannot attribute.
+func TestStringRowsAttribution(t *testing.T) {
+	var out bytes.Buffer
+	w, err := render.NewWriter(&out, render.JSONL, []string{"offset", "encoding", "text", "va", "module", "region", "pid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []rstrings.String{
+		{Off: 0x10, Enc: rstrings.ASCII, Len: 5, Text: []byte("hello")},
+		{Off: 0x2000, Enc: rstrings.UTF16LE, Len: 4, Text: []byte("ping")},
+	} {
+		if err := writeStringRows(w, pageAttr{}, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"offset":16,"encoding":"ascii","text":"hello","va":2146435088,"module":null,"region":"shared","pid":4}
+{"offset":16,"encoding":"ascii","text":"hello","va":65552,"module":"cmd.exe","region":null,"pid":1424}
+{"offset":8192,"encoding":"utf16le","text":"ping","va":null,"module":null,"region":null,"pid":null}
+`
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
