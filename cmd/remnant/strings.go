@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -81,7 +84,12 @@ func (c *StringsCmd) Run(e *Env) error {
 		opt.Scan.Progress = func(done, _ uint64) { bar.Set64(int64(done)) }
 	}
 
-	if (render.Format(e.Format) == render.Table || e.Format == "") && !c.Attribute {
+	if render.Format(e.Format) == render.Table || e.Format == "" {
+		if c.Attribute && t.Attr != nil {
+			// Not render's table: it would hold every row of a
+			// many-gigabyte image in memory to align the columns.
+			return writeAttributedText(ctx, e.Stdout, t, opt, c.Radix[0])
+		}
 		return rstrings.WriteText(ctx, t.View, opt, e.Stdout, c.Radix[0])
 	}
 	cols := []string{"offset", "encoding", "text"}
@@ -97,6 +105,47 @@ func (c *StringsCmd) Run(e *Env) error {
 	})
 	if cerr := w.Close(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// writeAttributedText streams text lines with the processes that map each
+// string: "offset encoding pid va text", one line per process (pid and va
+// are "-" when no process maps the string). Modules and regions are in the
+// jsonl and csv rows.
+func writeAttributedText(ctx context.Context, out io.Writer, t *scanTarget, opt rstrings.Options, radix byte) error {
+	base := map[byte]int{'d': 10, 'x': 16, 'o': 8}[radix]
+	bw := bufio.NewWriterSize(out, 1<<20)
+	var line []byte
+	err := rstrings.Scan(ctx, t.View, opt, func(s rstrings.String) error {
+		locs := t.Attr.Locate(s.Off)
+		if len(locs) == 0 {
+			locs = []addrspace.Location{{}}
+		}
+		for _, l := range locs {
+			line = line[:0]
+			num := strconv.FormatUint(s.Off, base)
+			for i := len(num); i < 7; i++ {
+				line = append(line, ' ')
+			}
+			line = append(line, num...)
+			line = fmt.Appendf(line, " %-7s ", s.Enc)
+			if l.PID == 0 && l.VA == 0 {
+				line = append(line, "     - -"...)
+			} else {
+				line = fmt.Appendf(line, "%6d 0x%x", l.PID, l.VA)
+			}
+			line = append(line, ' ')
+			line = append(line, s.Text...)
+			line = append(line, '\n')
+			if _, err := bw.Write(line); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -157,5 +158,23 @@ func TestStringRowsAttribution(t *testing.T) {
 `
 	if out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// TestAttributedText checks the streamed text lines of --attribute.
+func TestAttributedText(t *testing.T) {
+	data := make([]byte, 0x3000)
+	copy(data[0x10:], "hello\x00")
+	copy(data[0x2000:], "p\x00i\x00n\x00g\x00")
+	target := &scanTarget{View: addrspace.Whole(bytes.NewReader(data), int64(len(data))), Attr: pageAttr{}}
+	var out bytes.Buffer
+	if err := writeAttributedText(context.Background(), &out, target, rstrings.Options{}, 'x'); err != nil {
+		t.Fatal(err)
+	}
+	want := "     10 ascii        4 0x7ff00010 hello\n" +
+		"     10 ascii     1424 0x10010 hello\n" +
+		"   2000 utf16le      - - ping\n"
+	if out.String() != want {
+		t.Fatalf("got\n%q\nwant\n%q", out.String(), want)
 	}
 }
