@@ -37,6 +37,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 command -v strings >/dev/null || { echo "GNU strings (binutils) is required" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time (Debian package time) is required" >&2; exit 1; }
 
 if [ -n "${REMNANT_BIN:-}" ]; then
 	cp "$REMNANT_BIN" "$work/remnant"
