@@ -11,14 +11,18 @@ import (
 
 // MemoryView returns the file view of a dump's captured memory: the bytes
 // of the dump file and the file ranges that hold process memory (headers
-// and stream data are not memory and are left out).
+// and stream data are not memory and are left out). Each data range of the
+// view is contiguous both in the file and in virtual memory.
 func MemoryView(d Dump, size int64) addrspace.View {
 	segs := append([]addrspace.Segment(nil), d.AddressSpace().Segments()...)
 	sort.Slice(segs, func(i, j int) bool { return segs[i].FileOff < segs[j].FileOff })
 	v := addrspace.View{R: d.AddressSpace().ReaderAt(), Size: size}
-	for _, s := range segs {
+	for i, s := range segs {
+		// Ranges next to each other in the file are one range of the view
+		// only when they are next to each other in memory too: a string
+		// must not run from one region into an unrelated one stored after it.
 		n := len(v.Data)
-		if n > 0 && v.Data[n-1].End() == s.FileOff {
+		if n > 0 && v.Data[n-1].End() == s.FileOff && segs[i-1].VA+segs[i-1].Size == s.VA {
 			v.Data[n-1].Size += s.Size
 			continue
 		}

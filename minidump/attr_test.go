@@ -67,3 +67,31 @@ func TestAttributionWine(t *testing.T) {
 		t.Errorf("directory attributed to %+v", locs)
 	}
 }
+
+// TestMemoryViewContiguous: a data range of the view never joins memory
+// that is not contiguous in the address space, even when the file stores
+// the two ranges back to back.
+func TestMemoryViewContiguous(t *testing.T) {
+	f, err := Open("../testdata/sample/nc32.dmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v := MemoryView(f, f.Size())
+	a := NewAttributor(f)
+	var total uint64
+	for _, r := range v.Data {
+		first, last := a.Locate(r.Start), a.Locate(r.End()-1)
+		if len(first) != 1 || len(last) != 1 || last[0].VA-first[0].VA != r.Size-1 {
+			t.Errorf("view range %+v spans %+v .. %+v", r, first, last)
+		}
+		total += r.Size
+	}
+	var mem uint64
+	for _, r := range f.AddressSpace().Ranges() {
+		mem += r.Size
+	}
+	if total != mem {
+		t.Errorf("view holds %d bytes, the address space %d", total, mem)
+	}
+}
