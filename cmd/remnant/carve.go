@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/remnant-forensics/remnant/carve"
 	"github.com/remnant-forensics/remnant/pkg/render"
@@ -57,7 +53,7 @@ func (c *CarveCmd) Run(e *Env) error {
 	if err != nil {
 		return err
 	}
-	t, err := openScanTarget(c.File, c.Raw)
+	t, err := e.openScanTarget(c.File, c.Raw)
 	if err != nil {
 		return err
 	}
@@ -72,7 +68,7 @@ func (c *CarveCmd) Run(e *Env) error {
 		Scan: scan.Options{Workers: c.Workers},
 		Warn: func(err error) { e.Warn(c.File, err.Error()) },
 	}
-	if bar := progress(e, t, "carve"); bar != nil {
+	if bar := t.progress(e, "carve"); bar != nil {
 		defer bar.Finish()
 		opt.Scan.Progress = func(done, _ uint64) { bar.Set64(int64(done)) }
 	}
@@ -85,7 +81,7 @@ func (c *CarveCmd) Run(e *Env) error {
 	if attr {
 		cols = append(cols, "va", "module", "region", "pid", "process")
 	}
-	w, err := e.Rows(cols...)
+	w, err := e.rows("carve", cols...)
 	if err != nil {
 		return err
 	}
@@ -142,16 +138,3 @@ func (c *CarveCmd) summary(ctx context.Context, e *Env, sc *carve.Scanner, t *sc
 
 // progress returns a byte progress bar on stderr, or nil when stderr is not
 // a terminal or progress is turned off.
-func progress(e *Env, t *scanTarget, what string) *progressbar.ProgressBar {
-	f, ok := e.Stderr.(*os.File)
-	if e.NoProgress || !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions64(int64(scan.Total(t.View)),
-		progressbar.OptionSetWriter(f),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
-}

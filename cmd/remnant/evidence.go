@@ -2,6 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/remnant-forensics/remnant/pkg/scan"
 
 	"github.com/remnant-forensics/remnant/minidump"
 	"github.com/remnant-forensics/remnant/physmem"
@@ -26,6 +33,22 @@ type scanTarget struct {
 // Close releases the evidence file.
 func (t *scanTarget) Close() error { return t.close() }
 
+// progress returns a progress bar over the bytes of the target's view, drawn
+// on stderr, or nil when stderr is not a terminal or --no-progress is given.
+func (t *scanTarget) progress(e *Env, what string) *progressbar.ProgressBar {
+	f, ok := e.Stderr.(*os.File)
+	if e.NoProgress || !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(int64(scan.Total(t.View)),
+		progressbar.OptionSetWriter(f),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
 // openScanTarget opens evidence read-only for scanning. With raw, the whole
 // file is scanned as bytes. A process dump's captured memory is scanned and
 // attributed to virtual addresses, modules and regions. A kernel crash dump
@@ -33,8 +56,8 @@ func (t *scanTarget) Close() error { return t.close() }
 // addresses); a raw file is scanned whole, its offsets being physical
 // addresses when it is a memory image. Attribution of physical memory to
 // processes costs a walk of every page table: attributeImage adds it.
-func openScanTarget(path string, raw bool) (*scanTarget, error) {
-	ev, err := evidence.Open(path)
+func (e *Env) openScanTarget(path string, raw bool) (*scanTarget, error) {
+	ev, err := e.openEvidence(path)
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/evidence"
@@ -45,7 +41,7 @@ func (c *StringsCmd) Run(e *Env) error {
 	if c.MinLen < 1 {
 		return usageError{fmt.Errorf("-n %d: the minimum length must be at least 1", c.MinLen)}
 	}
-	t, err := openScanTarget(c.File, c.Raw)
+	t, err := e.openScanTarget(c.File, c.Raw)
 	if err != nil {
 		return err
 	}
@@ -79,7 +75,7 @@ func (c *StringsCmd) Run(e *Env) error {
 			e.Warn(c.File, fmt.Sprintf("%d more chunks with unreadable pages (zero-filled)", n))
 		}
 	}()
-	if bar := c.progress(e, t); bar != nil {
+	if bar := t.progress(e, "strings"); bar != nil {
 		defer bar.Finish()
 		opt.Scan.Progress = func(done, _ uint64) { bar.Set64(int64(done)) }
 	}
@@ -96,7 +92,7 @@ func (c *StringsCmd) Run(e *Env) error {
 	if t.Attr != nil {
 		cols = append(cols, "va", "module", "region", "pid")
 	}
-	w, err := e.Rows(cols...)
+	w, err := e.rows("strings", cols...)
 	if err != nil {
 		return err
 	}
@@ -200,22 +196,6 @@ func mapEvidence(t *scanTarget) *scan.Mapping {
 	}
 	t.View.R = m
 	return m
-}
-
-// progress returns a byte progress bar on stderr, or nil when stderr is not
-// a terminal or progress is turned off.
-func (c *StringsCmd) progress(e *Env, t *scanTarget) *progressbar.ProgressBar {
-	f, ok := e.Stderr.(*os.File)
-	if e.NoProgress || !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions64(int64(scan.Total(t.View)),
-		progressbar.OptionSetWriter(f),
-		progressbar.OptionSetDescription("strings"),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
 }
 
 // orNil makes an unknown (empty) name a null cell.
