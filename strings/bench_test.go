@@ -1,13 +1,16 @@
 package strings
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/remnant-forensics/remnant/pkg/addrspace"
 	"github.com/remnant-forensics/remnant/pkg/scan"
 )
 
@@ -38,7 +41,7 @@ func BenchmarkWriteText(b *testing.B) {
 	data := benchData()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if err := WriteText(context.Background(), view(data), Options{}, io.Discard, 'd'); err != nil {
+		if err := WriteText(context.Background(), memView(data), Options{}, io.Discard, 'd'); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -49,7 +52,7 @@ func BenchmarkWriteText1(b *testing.B) {
 	data := benchData()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if err := WriteText(context.Background(), view(data), Options{Scan: scan.Options{Workers: 1}}, io.Discard, 'd'); err != nil {
+		if err := WriteText(context.Background(), memView(data), Options{Scan: scan.Options{Workers: 1}}, io.Discard, 'd'); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,7 +64,7 @@ func BenchmarkScan(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		n := 0
-		if err := Scan(context.Background(), view(data), Options{}, func(s String) error { n += len(s.Text); return nil }); err != nil {
+		if err := Scan(context.Background(), memView(data), Options{}, func(s String) error { n += len(s.Text); return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -79,4 +82,67 @@ func BenchmarkKernel(b *testing.B) {
 			k.scan(data[off:min(off+scan.DefaultChunkSize, len(data))], uint64(off), true)
 		}
 	}
+}
+
+// BenchmarkWriteTextFile is what `remnant strings --raw FILE > out` does: the
+// whole REMNANT_BENCH_CORPUS file mapped (or read, with
+// REMNANT_BENCH_READ=1), lines written to a file.
+func BenchmarkWriteTextFile(b *testing.B) {
+	name := os.Getenv("REMNANT_BENCH_CORPUS")
+	if name == "" {
+		b.Skip("REMNANT_BENCH_CORPUS not set")
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := addrspace.Whole(f, st.Size())
+	if os.Getenv("REMNANT_BENCH_READ") == "" {
+		m, err := scan.Map(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		v.R = m
+	}
+	out, err := os.Create(filepath.Join(b.TempDir(), "out"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		if err := out.Truncate(0); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := out.Seek(0, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := WriteText(context.Background(), v, Options{}, out, 'd'); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// memView is a view of data whose chunks are slices of it, as of a mapped
+// file (scan.Slicer).
+func memView(data []byte) addrspace.View {
+	return addrspace.Whole(memSlicer{bytes.NewReader(data), data}, int64(len(data)))
+}
+
+type memSlicer struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (m memSlicer) Slice(off int64, n int) []byte {
+	if off < 0 || n < 0 || off > int64(len(m.b)) || int64(n) > int64(len(m.b))-off {
+		return nil
+	}
+	return m.b[off : off+int64(n)]
 }

@@ -418,3 +418,28 @@ func TestNarrow(t *testing.T) {
 		}
 	}
 }
+
+// TestDecFmt checks the per-chunk decimal offsets against strconv on
+// increasing offsets of every digit count, across multiples of 1e8.
+func TestDecFmt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for nd := 1; nd <= 16; nd++ {
+		lo, hi := pow10[nd-1], pow10[nd]-1
+		if nd == 1 {
+			lo = 0
+		}
+		for _, start := range []uint64{lo, max(lo, 3e8-1000), max(lo, 1e9-500), max(lo, hi-min(hi, 5000))} {
+			var f decFmt
+			f.init(nd, start)
+			for v := start; v <= hi && v-start < 1e6; v += uint64(rng.IntN(300)) {
+				b := make([]byte, 16)
+				f.put(b, v)
+				num := strconv.FormatUint(v, 10)
+				want := gostrings.Repeat(" ", max(0, 7-len(num))) + num
+				if got := string(b[:len(want)]); got != want {
+					t.Fatalf("nd %d from %d: %d written as %q", nd, start, v, got)
+				}
+			}
+		}
+	}
+}

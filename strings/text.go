@@ -42,26 +42,30 @@ func WriteText(ctx context.Context, v addrspace.View, opt Options, w io.Writer, 
 		// Offsets of strings of this chunk start in its body: when the
 		// first and last have as many decimal digits, so do all.
 		c := cs.c
-		nd := 0
+		var df decFmt
 		if base == 10 && c.Hi > c.Lo {
 			if a, b := ndigits(c.BodyOff(), 10), ndigits(c.Off+uint64(c.Hi)-1, 10); a == b && a <= 16 {
-				nd = a
+				df.init(a, c.BodyOff())
 			}
 		}
 		maxLen := uint64(cs.opt.MaxLen)
+		data := c.Data
 		for {
 			// Most lines are ASCII runs before the next UTF-16LE one.
 			if m.i < len(m.a) && m.a[m.i].start <= m.lim && m.a[m.i].end != extEnd {
 				sp := m.a[m.i]
 				m.i++
-				if nd > 0 {
-					s := sp.start - c.Off
-					out = appendASCIILine(out, c.Data[s:s+min(sp.end-sp.start, maxLen)], sp.start, nd)
+				if df.nd > 0 {
+					out = appendASCIILine(out, data, int(sp.start-c.Off), int(min(sp.end-sp.start, maxLen)), sp.start, &df)
 					continue
 				}
 				r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
 			} else if !m.next(&r) {
 				break
+			}
+			if df.nd > 0 && !r.ext && r.enc == UTF16LE {
+				out = appendUTF16Line(out, data, int(r.off-c.Off), int(min(r.chars, maxLen)), r.off, &df)
+				continue
 			}
 			out = appendLine(out, cs, &r, base)
 		}
@@ -166,7 +170,9 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	i := w
 	switch {
 	case base == 10 && nd <= 16:
-		putDecimal(b, v, nd)
+		var f decFmt
+		f.init(nd, v)
+		f.put(b, v)
 	case base == 16:
 		for ; nd > 0; nd-- {
 			i--
@@ -209,49 +215,96 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 	return out[:n+p+1]
 }
 
-// appendASCIILine is appendLine for an ASCII text and a decimal offset of
-// nd digits (at most 16).
-func appendASCIILine(out, text []byte, v uint64, nd int) []byte {
-	tl := len(text)
-	n := len(out)
-	need := 24 + 9 + tl + 1
-	if cap(out)-n < need {
-		out = slices.Grow(out, need)
-	}
-	b := out[n : n+need]
-	w := max(nd, 7)
-	putDecimal(b, v, nd)
-	binary.LittleEndian.PutUint64(b[w:], tagASCII)
-	b[w+8] = ' '
-	copy(b[w+9:], text)
-	b[w+9+tl] = '\n'
-	return out[:n+w+10+tl]
+// decFmt writes the decimal offsets of one chunk's lines, which all have
+// nd digits and come in increasing order.
+type decFmt struct {
+	nd, w int // digits, columns (at least 7)
+	// When nd > 8, offsets are written as the digits of hi/1e8 (prefix,
+	// nd-8 of them from byte 0) and 8 digits of the offset minus hi, which
+	// is below 1e8 until an offset reaches the next multiple of 1e8.
+	hi     uint64
+	prefix uint64
 }
 
-// putDecimal writes v, of nd <= 16 digits, right-aligned in max(nd, 7)
-// columns at the start of b (which has room for 16 bytes).
-func putDecimal(b []byte, v uint64, nd int) {
-	switch {
-	case nd <= 8:
-		x := digits8(v) ^ zeroesToSpaces(8-nd)
-		if nd == 8 {
+// init prepares f for offsets of nd (1..16) digits from v on.
+func (f *decFmt) init(nd int, v uint64) {
+	f.nd, f.w = nd, max(nd, 7)
+	if nd > 8 {
+		f.setHi(v)
+	}
+}
+
+func (f *decFmt) setHi(v uint64) {
+	h := v / 1e8
+	f.hi = h * 1e8
+	f.prefix = digits8(h) >> (8 * (16 - f.nd) & 63)
+}
+
+// put writes v, of f.nd digits, right-aligned in f.w columns at the start of
+// b (which has room for 16 bytes).
+func (f *decFmt) put(b []byte, v uint64) {
+	_ = b[15]
+	if f.nd <= 8 {
+		x := digits8(v) ^ zeroesToSpaces(8-f.nd)
+		if f.nd == 8 {
 			binary.LittleEndian.PutUint64(b, x)
 		} else {
 			binary.LittleEndian.PutUint64(b, x>>8) // 7 columns; b[7] is rewritten after
 		}
-	case nd <= 10:
-		hi := pairs[uint8(v/1e8)] // v < 1e10
-		if nd == 9 {
-			b[0] = byte(hi >> 8)
-		} else {
-			binary.LittleEndian.PutUint16(b, hi)
-		}
-		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
-	default:
-		// The leading digits, shifted so that the first one lands at b[0].
-		binary.LittleEndian.PutUint64(b, digits8(v/1e8)>>(8*(16-nd)&63))
-		binary.LittleEndian.PutUint64(b[nd-8:], digits8(v%1e8))
+		return
 	}
+	l := v - f.hi
+	if l >= 1e8 {
+		f.setHi(v)
+		l = v - f.hi
+	}
+	binary.LittleEndian.PutUint64(b, f.prefix)
+	binary.LittleEndian.PutUint64(b[f.nd-8:], digits8(l))
+}
+
+// appendASCIILine appends the line of the ASCII text data[s:s+tl] at offset
+// v, formatted by f.
+func appendASCIILine(out, data []byte, s, tl int, v uint64, f *decFmt) []byte {
+	n := len(out)
+	need := 16 + 9 + 16 + tl + 1
+	if cap(out)-n < need {
+		out = slices.Grow(out, need)
+	}
+	b := out[n : n+need]
+	f.put(b, v)
+	w := f.w
+	binary.LittleEndian.PutUint64(b[w:], tagASCII)
+	b[w+8] = ' '
+	t := b[w+9:]
+	if tl <= 16 && s+16 <= len(data) {
+		// Two words, whatever the length: the newline and the next
+		// line overwrite what follows the text.
+		src := data[s : s+16]
+		binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(src))
+		binary.LittleEndian.PutUint64(t[8:], binary.LittleEndian.Uint64(src[8:]))
+	} else {
+		copy(t, data[s:s+tl])
+	}
+	t[tl] = '\n'
+	return out[:n+w+10+tl]
+}
+
+// appendUTF16Line appends the line of the UTF-16LE text of tl characters
+// at data[s:] at offset v, formatted by f.
+func appendUTF16Line(out, data []byte, s, tl int, v uint64, f *decFmt) []byte {
+	n := len(out)
+	need := 16 + 9 + tl + 1
+	if cap(out)-n < need {
+		out = slices.Grow(out, need)
+	}
+	b := out[n : n+need]
+	f.put(b, v)
+	w := f.w
+	binary.LittleEndian.PutUint64(b[w:], tagUTF16)
+	b[w+8] = ' '
+	narrow(b[w+9:], data[s:], tl)
+	b[w+9+tl] = '\n'
+	return out[:n+w+10+tl]
 }
 
 // appendLineSlow is appendLine for texts in the arena.
