@@ -48,3 +48,9 @@ func (m *Mapping) Slice(off int64, n int) []byte {
 type releaser interface {
 	release(off int64, n int)
 }
+
+// populater lets Scan map a chunk's pages of a mapping at once before a
+// worker reads them.
+type populater interface {
+	populate(off int64, n int)
+}

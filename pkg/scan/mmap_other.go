@@ -14,3 +14,5 @@ func Map(f *os.File) (*Mapping, error) { return nil, errors.New("mmap not suppor
 func (m *Mapping) Close() error { return nil }
 
 func (m *Mapping) release(off int64, n int) {}
+
+func (m *Mapping) populate(off int64, n int) {}

@@ -52,3 +52,18 @@ func (m *Mapping) release(off int64, n int) {
 	}
 	_ = unix.Madvise(m.b[start:end], unix.MADV_DONTNEED)
 }
+
+// madvPopulateRead is MADV_POPULATE_READ (Linux 5.14 and later); other
+// systems reject it, and pages are then faulted in as they are read.
+const madvPopulateRead = 0x16
+
+// populate implements populater: it maps the pages of [off, off+n) in one
+// call instead of one page fault per few pages.
+func (m *Mapping) populate(off int64, n int) {
+	start := off &^ (PageSize - 1)
+	end := off + int64(n)
+	if m.b == nil || start < 0 || start >= end || end > int64(len(m.b)) {
+		return
+	}
+	_ = unix.Madvise(m.b[start:end], madvPopulateRead)
+}

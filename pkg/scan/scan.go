@@ -243,6 +243,7 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 	})
 
 	slicer, _ := v.R.(Slicer)
+	pop, _ := v.R.(populater)
 	for range workers {
 		g.Go(func() error {
 			if slicer != nil {
@@ -256,6 +257,9 @@ func Scan[R any](parent context.Context, v addrspace.View, opt Options,
 				var c Chunk
 				if slicer != nil {
 					c = sliceChunk(slicer, j, lookbehind, overlap)
+					if pop != nil && c.Data != nil {
+						pop.populate(int64(c.Off), len(c.Data))
+					}
 				}
 				if c.Data == nil {
 					if buf == nil {
