@@ -58,6 +58,7 @@ cat "$corpus" >/dev/null # into the page cache
 timed() {
 	local name=$1
 	shift
+	sync # the previous command's output is written back before this one starts
 	/usr/bin/time -f "%e %U %S %M" -o "$work/t" bash -c "$*"
 	awk '{printf "%s %.3f %s\n", $1, $2 + $3, $4}' "$work/t" >>"$work/$name.t"
 }
