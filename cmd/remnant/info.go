@@ -104,6 +104,7 @@ type infoReport struct {
 	Regions     int            `json:"memory_regions"`
 	Handles     int            `json:"handles"`
 	Exception   *infoException `json:"exception,omitempty"`
+	Comment     string         `json:"comment,omitempty"`
 	Streams     []infoStream   `json:"streams"`
 	Warnings    []string       `json:"warnings"`
 }
@@ -188,6 +189,7 @@ func (c *InfoCmd) Run(e *Env) error {
 			r.Process.UserTime, r.Process.KernelTime = &ut, &kt
 		}
 		r.Handles = len(f.Handles)
+		r.Comment = strings.TrimSpace(strings.Join([]string{f.CommentA, f.CommentW}, "\n"))
 		if x := f.Exception; x != nil {
 			r.Exception = &infoException{ThreadID: x.ThreadID, Code: render.Hex(x.Code), Address: render.Hex(x.Address)}
 		}
@@ -363,6 +365,9 @@ func writeInfoText(w io.Writer, r *infoReport) error {
 		r.Threads, r.ModuleCount, r.Unloaded, r.Ranges, r.MemoryBytes, r.Regions, r.Handles))
 	if x := r.Exception; x != nil {
 		kv("Exception", fmt.Sprintf("code %v at %v in thread %d", x.Code, x.Address, x.ThreadID))
+	}
+	if r.Comment != "" {
+		kv("Comment", r.Comment)
 	}
 	p := &r.Process
 	b.WriteString("\nProcess\n")
