@@ -1,6 +1,8 @@
 package process
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +138,59 @@ func BenchmarkFromDump(b *testing.B) {
 				if p := FromDump(f); p.CommandLine == "" {
 					b.Fatal("no command line")
 				}
+			}
+		})
+	}
+}
+
+// TestCorpusParametersInGNUStrings: for the corpus minidumps that hold the
+// process parameters, every parameter string read through the PEB is one
+// that GNU `strings -e l` finds in the file (whole, or inside a longer run:
+// the parameter block packs its strings without terminators).
+func TestCorpusParametersInGNUStrings(t *testing.T) {
+	if _, err := exec.LookPath("strings"); err != nil {
+		t.Skip("GNU strings (binutils) not installed")
+	}
+	root := testcorpus.Root(t)
+	for _, name := range []string{"breakpad/tiny-exe-fastfail.dmp", "electron/windows.dmp", "lldb/sigsegv.dmp"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(root, "minidump", name)
+			out, err := exec.Command("strings", "-a", "-n", "3", "-e", "l", path).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(string(out), "\n")
+			found := func(s string) bool {
+				for _, l := range lines {
+					if strings.Contains(l, s) {
+						return true
+					}
+				}
+				return false
+			}
+			f, err := minidump.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			p := FromDump(f)
+			if !p.HasParams || p.CommandLine == "" || p.ImagePath == "" {
+				t.Fatalf("no parameters: %+v", p.Warnings)
+			}
+			for _, s := range []string{p.CommandLine, p.ImagePath, p.CurrentDirectory, p.WindowTitle, p.DesktopInfo} {
+				if s != "" && !found(s) {
+					t.Errorf("%q is not a string GNU strings -e l finds", s)
+				}
+			}
+			n := 0
+			for _, v := range p.Environment {
+				if !found(v.String()) {
+					t.Errorf("environment %q is not a string GNU strings finds", v)
+				}
+				n++
+			}
+			if n == 0 {
+				t.Error("no environment")
 			}
 		})
 	}
