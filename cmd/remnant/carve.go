@@ -18,7 +18,7 @@ type CarveCmd struct {
 	File      string   `arg:"" optional:"" name:"file" help:"Evidence file: a process dump (its captured memory is scanned) or any file."`
 	Carvers   []string `name:"carver" short:"c" sep:"," help:"Carvers to run, comma-separated (default: all). Use --list to see them."`
 	List      bool     `help:"List the carvers and exit."`
-	Attribute bool     `help:"Label each record with the virtual address, module or region (and process) that held it, where the evidence tells."`
+	Attribute bool     `help:"Label each record with the virtual address, module or region (and process) that held it, where the evidence tells (on a memory image: every process that maps the page)."`
 	Summary   bool     `help:"Print per-carver histograms (count, value) of the records' key fields instead of the records."`
 	Top       int      `default:"20" help:"With --summary, the number of values shown per field."`
 	Raw       bool     `help:"Scan the file as bytes, headers included, instead of a dump's captured memory."`
@@ -58,6 +58,9 @@ func (c *CarveCmd) Run(e *Env) error {
 		return err
 	}
 	defer t.Close()
+	if c.Attribute && !c.Raw {
+		t.attributeImage(e) // a physical image: processes and VAs from every page table
+	}
 	if m := mapEvidence(t); m != nil {
 		defer m.Close()
 	}
