@@ -23,12 +23,11 @@ type imageReport struct {
 // infoImage summarizes a memory image: format, OS, build, architecture, DTB,
 // kernel base, KDBG, capture time, processors, and how each was found.
 func (c *InfoCmd) infoImage(e *Env, ev *evidence.File) error {
-	ev.Close()
-	ev, im, err := e.openImage(c.File)
+	defer ev.Close()
+	im, err := e.image(ev)
 	if err != nil {
 		return err
 	}
-	defer ev.Close()
 	r := imageReport{Tool: "remnant", Version: version, Image: im.Info()}
 	r.Input = render.Input{Path: ev.Path, Size: ev.Size, Format: string(ev.Kind)}
 	if !e.NoHash {

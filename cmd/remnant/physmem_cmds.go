@@ -18,19 +18,27 @@ func (e *Env) openImage(path string) (*evidence.File, *physmem.Image, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if ev.Kind == evidence.Minidump || ev.Kind == evidence.Userdump {
+	im, err := e.image(ev)
+	if err != nil {
 		ev.Close()
-		return nil, nil, usageError{fmt.Errorf("%s is a process dump (%s), not a physical memory image", path, ev.Kind)}
+		return nil, nil, err
+	}
+	return ev, im, nil
+}
+
+// image reads open evidence as a physical memory image.
+func (e *Env) image(ev *evidence.File) (*physmem.Image, error) {
+	if ev.Kind == evidence.Minidump || ev.Kind == evidence.Userdump {
+		return nil, usageError{fmt.Errorf("%s is a process dump (%s), not a physical memory image", ev.Path, ev.Kind)}
 	}
 	im, err := physmem.Open(ev, ev.Size)
 	if err != nil {
-		ev.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", ev.Path, err)
 	}
 	for _, w := range im.Warnings() {
-		e.Warn(path, w.String())
+		e.Warn(ev.Path, w.String())
 	}
-	return ev, im, nil
+	return im, nil
 }
 
 // count renders a count the layout may not give (-1) as empty.

@@ -53,9 +53,9 @@ func (e *Env) loadProcesses(a procArgs) (*evidence.File, []*process.Process, err
 		}
 		return ev, []*process.Process{p}, nil
 	}
-	ev.Close()
-	ev, im, err := e.openImage(a.File)
+	im, err := e.image(ev)
 	if err != nil {
+		ev.Close()
 		return nil, nil, err
 	}
 	procs, warns := im.Processes()
