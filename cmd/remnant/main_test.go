@@ -172,3 +172,33 @@ func TestHandlesRows(t *testing.T) {
 		t.Errorf("%d handle rows, want 147", len(recs)-1)
 	}
 }
+
+// TestImageProvenance: on a raw image (here one holding no Windows kernel)
+// the JSON provenance lists the input once, hashed, and the run says it is
+// partial.
+func TestImageProvenance(t *testing.T) {
+	raw := filepath.Join(t.TempDir(), "zero.raw")
+	if err := os.WriteFile(raw, make([]byte, 1<<20), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"cmdline", "dlllist", "envars", "pslist"} {
+		out, errs, code := runCLI(t, cmd, "-f", "json", raw)
+		if code != exitWarnings || !strings.Contains(errs, "no kernel page tables") {
+			t.Errorf("%s: exit %d, stderr %q", cmd, code, errs)
+		}
+		var doc struct {
+			Inputs []struct {
+				Path   string `json:"path"`
+				SHA256 string `json:"sha256"`
+			} `json:"inputs"`
+			Rows []any `json:"rows"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%s: %v: %s", cmd, err, out)
+		}
+		// sha256 of 1 MiB of zeros (coreutils: head -c 1048576 /dev/zero | sha256sum).
+		if len(doc.Inputs) != 1 || doc.Inputs[0].SHA256 != "30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58" || len(doc.Rows) != 0 {
+			t.Errorf("%s: %+v", cmd, doc)
+		}
+	}
+}
