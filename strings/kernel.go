@@ -179,8 +179,8 @@ func (t *track) close(end uint64) {
 
 // block follows the track through one block whose character mask is m
 // (lane bits only), whose window (see window) is w and whose bit 0 is at
-// offset base.
-func (t *track) block(m, w, base uint64) {
+// offset base; mNext is the next block's mask or an upper bound of it.
+func (t *track) block(m, w, mNext, base uint64) {
 	if t.active {
 		if m == t.lane {
 			return
@@ -203,13 +203,31 @@ func (t *track) block(m, w, base uint64) {
 		w &= ^uint64(0) << e
 		m &= ^uint64(0) << e
 	}
-	if m&(1<<t.top) != 0 {
-		s := 0
-		if z := ^m & t.lane; z != 0 {
-			s = 63 - bits.LeadingZeros64(z) + int(t.stride)
-		}
-		t.active, t.start = true, base+uint64(s)
+	if m&(1<<t.top) != 0 && t.mayGoOn(m, mNext) {
+		t.activate(m, base)
 	}
+}
+
+// mayGoOn reports whether the run at the top of a block whose character
+// mask is m can be long enough given the next block's mask mNext (all lane
+// bits when unknown).
+func (t *track) mayGoOn(m, mNext uint64) bool {
+	if mNext&t.lane == t.lane {
+		return true
+	}
+	// Odd bits set for UTF-16LE: the counts are 2n+1 and 2n bits.
+	n := uint64(bits.LeadingZeros64(^(m|^t.lane))+bits.TrailingZeros64(^(mNext|^t.lane))) / t.stride
+	return n >= t.min
+}
+
+// activate makes the run at the top of a block active: m is the block's
+// character mask, whose top lane bit is set.
+func (t *track) activate(m, base uint64) {
+	s := 0
+	if z := ^m & t.lane; z != 0 {
+		s = 63 - bits.LeadingZeros64(z) + int(t.stride)
+	}
+	t.active, t.start = true, base+uint64(s)
 }
 
 // segBlocks is the number of blocks whose masks are computed at once.
@@ -255,19 +273,46 @@ func (k *kernel) reset() {
 // otherwise runs still going at the end are left active.
 func (k *kernel) scan(data []byte, off uint64, final bool) {
 	n := len(data) &^ 63
-	for i := 0; i < n; i += segBlocks * 64 {
-		nb := min(segBlocks, (n-i)/64)
-		k.masksOf(&k.cls, data[i:i+nb*64], k.p[:nb], k.z[:nb])
-		for j := 0; j < nb; j++ {
-			p := k.p[j]
-			if p == 0 && !k.a.active && !k.u[0].active && !k.u[1].active {
+	wa, wu := k.wa, k.wu // copies, kept in registers
+	a, u := &k.a, &k.u
+	for i := 0; i < len(data); {
+		nb := 1
+		if i < n {
+			nb = min(segBlocks, (n-i)/64)
+			k.masksOf(&k.cls, data[i:i+nb*64], k.p[:nb], k.z[:nb])
+		} else {
+			// Pad the tail: at the end of the evidence nothing is
+			// printable; otherwise everything could be, so that runs
+			// stay active.
+			rest := len(data) - n
+			b := k.tail[:64]
+			copy(b, data[n:])
+			for j := rest; j < 64; j++ {
+				b[j] = 1
+			}
+			k.p[0], k.z[0] = k.cls.block(b)
+			if !final {
+				pad := ^uint64(0) << rest
+				k.p[0] |= pad
+				k.z[0] |= pad
+			}
+		}
+		ps, zs := k.p[:nb], k.z[:nb]
+		for j, p := range ps {
+			if p == 0 && !a.active && !u[0].active && !u[1].active {
 				continue // nothing printable: no run starts, none going on
 			}
 			pos := i + 64*j
+			base := off + uint64(pos)
+			// The next block's masks, all ones when unknown; of its
+			// first byte, whether it is zero, which decides whether the
+			// block's last byte is a UTF-16LE character.
+			pNext, zn := ^uint64(0), ^uint64(0)
 			var zNext uint64
 			switch {
 			case j+1 < nb:
-				zNext = k.z[j+1] & 1
+				pNext, zn = ps[j+1], zs[j+1]
+				zNext = zn & 1
 			case pos+64 < len(data):
 				if data[pos+64] == 0 {
 					zNext = 1
@@ -275,68 +320,54 @@ func (k *kernel) scan(data []byte, off uint64, final bool) {
 			case !final:
 				zNext = 1 // unknown: let a run go on
 			}
-			k.masks(p, k.z[j], zNext, off+uint64(pos))
+			// Tracks are called only when something can happen: an
+			// active run, a window bit, or a run at the top of the block
+			// that can be long enough with the next block.
+			if k.ascii {
+				if a.active {
+					if p != ^uint64(0) {
+						a.block(p, wa.of(p), pNext, base)
+					}
+				} else if p != 0 {
+					if w := wa.of(p); w != 0 {
+						a.block(p, w, pNext, base)
+					} else if p>>63 != 0 && a.mayGoOn(p, pNext) {
+						a.activate(p, base)
+					}
+				}
+			}
+			if !k.utf {
+				continue
+			}
+			uc := p & (zs[j]>>1 | zNext<<63)
+			if uc == 0 && !u[0].active && !u[1].active {
+				continue
+			}
+			w := wu.of(uc)
+			par := base & 1
+			// An upper bound of the next block's UTF-16LE characters.
+			uNext := pNext & (zn>>1 | 1<<63)
+			if e, t := uc&evenBit, &u[par]; t.active || w&evenBit != 0 {
+				if !t.active || e != evenBit {
+					t.block(e, w&evenBit, uNext, base)
+				}
+			} else if e>>62 != 0 && t.mayGoOn(e, uNext) {
+				t.activate(e, base)
+			}
+			if o, t := (uc>>1)&evenBit, &u[par^1]; t.active || (w>>1)&evenBit != 0 {
+				if !t.active || o != evenBit {
+					t.block(o, (w>>1)&evenBit, uNext>>1, base+1)
+				}
+			} else if o>>62 != 0 && t.mayGoOn(o, uNext>>1) {
+				t.activate(o, base+1)
+			}
 		}
-	}
-	if rest := len(data) - n; rest > 0 {
-		// Pad the tail: at the end of the evidence nothing is printable;
-		// otherwise everything could be, so that runs stay active.
-		b := k.tail[:64]
-		copy(b, data[n:])
-		for j := rest; j < 64; j++ {
-			b[j] = 1
-		}
-		p, z := k.cls.block(b)
-		var zNext uint64
-		if !final {
-			pad := ^uint64(0) << rest
-			p |= pad
-			z |= pad
-			zNext = 1
-		}
-		k.masks(p, z, zNext, off+uint64(n))
+		i += 64 * nb
 	}
 	if final {
 		end := off + uint64(len(data))
-		k.a.close(end)
-		k.u[0].close(end)
-		k.u[1].close(end)
-	}
-}
-
-// masks feeds one block's masks to the tracks.
-func (k *kernel) masks(p, z, zNext, base uint64) {
-	// Calls are skipped when nothing can happen: no active run, and no
-	// window bit or top character (a run that may go on).
-	if k.ascii {
-		a := &k.a
-		if a.active {
-			if p != ^uint64(0) {
-				a.block(p, k.wa.of(p), base)
-			}
-		} else if p != 0 {
-			if w := k.wa.of(p); w != 0 || p>>63 != 0 {
-				a.block(p, w, base)
-			}
-		}
-	}
-	if !k.utf {
-		return
-	}
-	u := p & (z>>1 | zNext<<63)
-	if u == 0 && !k.u[0].active && !k.u[1].active {
-		return
-	}
-	w := k.wu.of(u)
-	par := base & 1
-	if e, t := u&evenBit, &k.u[par]; t.active || w&evenBit != 0 || e>>62 != 0 {
-		if !t.active || e != evenBit {
-			t.block(e, w&evenBit, base)
-		}
-	}
-	if o, t := (u>>1)&evenBit, &k.u[par^1]; t.active || (w>>1)&evenBit != 0 || o>>62 != 0 {
-		if !t.active || o != evenBit {
-			t.block(o, (w>>1)&evenBit, base+1)
-		}
+		a.close(end)
+		u[0].close(end)
+		u[1].close(end)
 	}
 }
