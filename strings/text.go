@@ -52,13 +52,14 @@ func WriteText(ctx context.Context, v addrspace.View, opt Options, w io.Writer, 
 		data := c.Data
 		for {
 			// Most lines are ASCII runs before the next UTF-16LE one.
+			if df.nd > 0 {
+				var k int
+				out, k = appendASCIILines(out, data, m.a[m.i:], m.lim, c.Off, maxLen, &df)
+				m.i += k
+			}
 			if m.i < len(m.a) && m.a[m.i].start <= m.lim && m.a[m.i].end != extEnd {
 				sp := m.a[m.i]
 				m.i++
-				if df.nd > 0 {
-					out = appendASCIILine(out, data, int(sp.start-c.Off), int(min(sp.end-sp.start, maxLen)), sp.start, &df)
-					continue
-				}
 				r = rec{off: sp.start, chars: sp.end - sp.start, enc: ASCII}
 			} else if !m.next(&r) {
 				break
@@ -219,18 +220,30 @@ func appendLine(out []byte, cs *chunkScan, r *rec, base int) []byte {
 // nd digits and come in increasing order.
 type decFmt struct {
 	nd, w int // digits, columns (at least 7)
-	// When nd > 8, offsets are written as the digits of hi/1e8 (prefix,
-	// nd-8 of them from byte 0) and 8 digits of the offset minus hi, which
-	// is below 1e8 until an offset reaches the next multiple of 1e8.
+	// Offsets are written as the digits of hi/1e8 (prefix, nd-8 of them
+	// from byte 0, when nd > 8) and the 8 digits of the offset minus hi
+	// at byte off, which is below 1e8 until an offset reaches the next
+	// multiple of 1e8 (hi is 0 when nd <= 8). Those 8 digits are xored
+	// with xor and shifted right by shift bits: leading zeroes become
+	// spaces, and fewer than 7 digits take 7 columns.
 	hi     uint64
 	prefix uint64
+	off    int
+	xor    uint64
+	shift  uint
 }
 
 // init prepares f for offsets of nd (1..16) digits from v on.
 func (f *decFmt) init(nd int, v uint64) {
 	f.nd, f.w = nd, max(nd, 7)
 	if nd > 8 {
+		f.off = nd - 8
 		f.setHi(v)
+		return
+	}
+	f.xor = zeroesToSpaces(8 - nd)
+	if nd < 8 {
+		f.shift = 8 // 7 columns; the byte after them is rewritten after
 	}
 }
 
@@ -244,49 +257,57 @@ func (f *decFmt) setHi(v uint64) {
 // b (which has room for 16 bytes).
 func (f *decFmt) put(b []byte, v uint64) {
 	_ = b[15]
-	if f.nd <= 8 {
-		x := digits8(v) ^ zeroesToSpaces(8-f.nd)
-		if f.nd == 8 {
-			binary.LittleEndian.PutUint64(b, x)
-		} else {
-			binary.LittleEndian.PutUint64(b, x>>8) // 7 columns; b[7] is rewritten after
-		}
-		return
-	}
 	l := v - f.hi
 	if l >= 1e8 {
 		f.setHi(v)
 		l = v - f.hi
 	}
+	// Without a prefix, the digits overwrite it.
 	binary.LittleEndian.PutUint64(b, f.prefix)
-	binary.LittleEndian.PutUint64(b[f.nd-8:], digits8(l))
+	binary.LittleEndian.PutUint64(b[f.off:], (digits8(l)^f.xor)>>(f.shift&63))
 }
 
-// appendASCIILine appends the line of the ASCII text data[s:s+tl] at offset
-// v, formatted by f.
-func appendASCIILine(out, data []byte, s, tl int, v uint64, f *decFmt) []byte {
-	n := len(out)
-	need := 16 + 9 + 16 + tl + 1
-	if cap(out)-n < need {
-		out = slices.Grow(out, need)
-	}
-	b := out[n : n+need]
-	f.put(b, v)
+// appendASCIILines appends the lines of the ASCII runs at the start of
+// runs that start at or before lim and whose text is in data (whose first
+// byte is at offset off), with texts of at most maxLen bytes and offsets
+// formatted by f, and returns how many runs it took.
+func appendASCIILines(out, data []byte, runs []span, lim, off, maxLen uint64, f *decFmt) ([]byte, int) {
 	w := f.w
-	binary.LittleEndian.PutUint64(b[w:], tagASCII)
-	b[w+8] = ' '
-	t := b[w+9:]
-	if tl <= 16 && s+16 <= len(data) {
-		// Two words, whatever the length: the newline and the next
-		// line overwrite what follows the text.
-		src := data[s : s+16]
-		binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(src))
-		binary.LittleEndian.PutUint64(t[8:], binary.LittleEndian.Uint64(src[8:]))
-	} else {
-		copy(t, data[s:s+tl])
+	for k, sp := range runs {
+		if sp.start > lim || sp.end == extEnd {
+			return out, k
+		}
+		s, tl := int(sp.start-off), int(min(sp.end-sp.start, maxLen))
+		n := len(out)
+		need := 16 + 9 + 16 + tl + 1
+		if cap(out)-n < need {
+			out = slices.Grow(out, need)
+		}
+		b := out[n : n+need]
+		// f.put, by hand: a call per line costs more than the line.
+		l := sp.start - f.hi
+		if l >= 1e8 {
+			f.setHi(sp.start)
+			l = sp.start - f.hi
+		}
+		binary.LittleEndian.PutUint64(b, f.prefix)
+		binary.LittleEndian.PutUint64(b[f.off:], (digits8(l)^f.xor)>>(f.shift&63))
+		binary.LittleEndian.PutUint64(b[w:], tagASCII)
+		b[w+8] = ' '
+		t := b[w+9:]
+		if tl <= 16 && s+16 <= len(data) {
+			// Two words, whatever the length: the newline and the next
+			// line overwrite what follows the text.
+			src := data[s : s+16]
+			binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(src))
+			binary.LittleEndian.PutUint64(t[8:], binary.LittleEndian.Uint64(src[8:]))
+		} else {
+			copy(t, data[s:s+tl])
+		}
+		t[tl] = '\n'
+		out = out[:n+w+10+tl]
 	}
-	t[tl] = '\n'
-	return out[:n+w+10+tl]
+	return out, len(runs)
 }
 
 // appendUTF16Line appends the line of the UTF-16LE text of tl characters
