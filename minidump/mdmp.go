@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
+	"github.com/remnant-forensics/remnant/pkg/peimage"
 )
 
 // Magic values.
@@ -711,31 +712,7 @@ func (f *File) codeView(rva, size uint32) (*CodeView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseCodeView(b)
-}
-
-// ParseCodeView decodes a CodeView debug record (RSDS or NB10).
-func ParseCodeView(b []byte) (*CodeView, error) {
-	if len(b) < 4 {
-		return nil, fmt.Errorf("record of %d bytes", len(b))
-	}
-	switch string(b[:4]) {
-	case "RSDS":
-		if len(b) < 24 {
-			return nil, fmt.Errorf("RSDS record of %d bytes", len(b))
-		}
-		g := b[4:20]
-		guid := fmt.Sprintf("%08X-%04X-%04X-%X-%X", binary.LittleEndian.Uint32(g), binary.LittleEndian.Uint16(g[4:]),
-			binary.LittleEndian.Uint16(g[6:]), g[8:10], g[10:16])
-		return &CodeView{Signature: "RSDS", GUID: guid, Age: binary.LittleEndian.Uint32(b[20:]), PDB: cString(b[24:])}, nil
-	case "NB10":
-		if len(b) < 16 {
-			return nil, fmt.Errorf("NB10 record of %d bytes", len(b))
-		}
-		return &CodeView{Signature: "NB10", GUID: fmt.Sprintf("%08X", binary.LittleEndian.Uint32(b[8:])),
-			Age: binary.LittleEndian.Uint32(b[12:]), PDB: cString(b[16:])}, nil
-	}
-	return nil, fmt.Errorf("unknown CodeView signature %q", printable(b[:4]))
+	return peimage.ParseCodeView(b)
 }
 
 func (f *File) parseUnloadedModuleList(c *cursor) error {

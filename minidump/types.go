@@ -2,6 +2,7 @@ package minidump
 
 import (
 	"fmt"
+	"github.com/remnant-forensics/remnant/pkg/peimage"
 	"time"
 )
 
@@ -142,13 +143,9 @@ func (f *FixedFileInfo) FileVersion() string {
 	return fmt.Sprintf("%d.%d.%d.%d", f.FileVersionMS>>16, f.FileVersionMS&0xffff, f.FileVersionLS>>16, f.FileVersionLS&0xffff)
 }
 
-// CodeView is a module's debug record: RSDS (PDB 7.0) or NB10 (PDB 2.0).
-type CodeView struct {
-	Signature string // "RSDS" or "NB10"
-	GUID      string // RSDS: GUID in registry form; NB10: signature in hex
-	Age       uint32
-	PDB       string
-}
+// CodeView is a module's debug record: RSDS (PDB 7.0) or NB10 (PDB 2.0),
+// decoded by the PE adapter's parser.
+type CodeView = peimage.CodeView
 
 // MemoryInfo describes one region of the process's address space
 // (MINIDUMP_MEMORY_INFO / MEMORY_BASIC_INFORMATION).
