@@ -2,8 +2,8 @@ package carve
 
 import (
 	"encoding/binary"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/remnant-forensics/remnant/pkg/render"
 )
@@ -61,11 +61,7 @@ func ptrAt(b []byte, i, size int) uint64 {
 
 // utf16At decodes n bytes of UTF-16LE at i.
 func utf16At(b []byte, i, n int) string {
-	u := make([]uint16, n/2)
-	for k := range u {
-		u[k] = uint16(b[i+2*k]) | uint16(b[i+2*k+1])<<8
-	}
-	return string(utf16.Decode(u))
+	return wstr.Decode(b[i : i+n])
 }
 
 func (paramsCarver) Decode(in *Input) (int, int, Fields, bool) {

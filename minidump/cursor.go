@@ -3,8 +3,8 @@ package minidump
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 	"io"
-	"unicode/utf16"
 )
 
 // cursor decodes little-endian fields from a buffer read from the file. The
@@ -146,20 +146,7 @@ func (f fileReader) minidumpString(rva uint32) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return utf16String(b), nil
-}
-
-// utf16String decodes UTF-16LE bytes, stopping at the first NUL.
-func utf16String(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		v := binary.LittleEndian.Uint16(b[i:])
-		if v == 0 {
-			break
-		}
-		u = append(u, v)
-	}
-	return string(utf16.Decode(u))
+	return wstr.DecodeZ(b), nil
 }
 
 // cString returns b up to the first NUL.

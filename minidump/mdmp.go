@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 	"io"
 	"os"
 	"sort"
@@ -475,14 +476,14 @@ func (f *File) parseMiscInfo(c *cursor) error {
 		m.TimeZoneID = c.u32()
 		// TIME_ZONE_INFORMATION
 		m.TimeZoneBias = int32(c.u32())
-		m.StandardName = utf16String(c.bytes(64))
+		m.StandardName = wstr.DecodeZ(c.bytes(64))
 		c.skip(16 + 4) // StandardDate, StandardBias
-		m.DaylightName = utf16String(c.bytes(64))
+		m.DaylightName = wstr.DecodeZ(c.bytes(64))
 		c.skip(16 + 4)
 	}
 	if avail >= 832 {
-		m.BuildString = utf16String(c.bytes(520))
-		m.DbgBldStr = utf16String(c.bytes(80))
+		m.BuildString = wstr.DecodeZ(c.bytes(520))
+		m.DbgBldStr = wstr.DecodeZ(c.bytes(80))
 	}
 	if avail >= 1364 {
 		c.u32() // XSTATE SizeOfInfo
@@ -921,7 +922,7 @@ func (f *File) parseCommentA(c *cursor) error {
 }
 
 func (f *File) parseCommentW(c *cursor) error {
-	f.CommentW = utf16String(c.b)
+	f.CommentW = wstr.DecodeZ(c.b)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 	"time"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
@@ -500,7 +501,7 @@ func (im *Image) readKUSER() {
 	if bias, ok := ksystemTime(b[0x20:]); ok {
 		k.tzBias = time.Duration(bias) * 100
 	}
-	k.systemRoot = utf16z(b[0x30 : 0x30+520])
+	k.systemRoot = wstr.DecodeZ(b[0x30 : 0x30+520])
 	if major >= 6 && k.processors == 0 {
 		if n := le.Uint32(b[0x3c0:]); n > 0 && n <= 4096 {
 			k.processors, k.procHow = n, "KUSER_SHARED_DATA.ActiveProcessorCount"
@@ -516,19 +517,6 @@ func ksystemTime(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(h1)<<32 | int64(lo), true
-}
-
-// utf16z decodes a NUL-terminated UTF-16LE string.
-func utf16z(b []byte) string {
-	var r []rune
-	for i := 0; i+1 < len(b); i += 2 {
-		c := rune(le.Uint16(b[i:]))
-		if c == 0 {
-			break
-		}
-		r = append(r, c)
-	}
-	return string(r)
 }
 
 // KDBG (KDDEBUGGER_DATA64, Volatility 3 kdbg.json): Header.List (16 bytes),

@@ -2,6 +2,7 @@ package physmem
 
 import (
 	"fmt"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 	"io"
 	"os"
 	"path/filepath"
@@ -360,7 +361,7 @@ func readUnicodeString(as addrspace.AddressSpace, va uint64) (string, error) {
 	if err := addrspace.ReadFull(as, b, buf); err != nil {
 		return "", err
 	}
-	return utf16z(append(b, 0, 0)), nil
+	return wstr.DecodeZ(append(b, 0, 0)), nil
 }
 
 // TestWriteGeneratedImages writes the generated images to the directory

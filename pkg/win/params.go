@@ -2,6 +2,7 @@ package win
 
 import (
 	"encoding/binary"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 	"strings"
 )
 
@@ -270,11 +271,11 @@ func splitEnv(b []byte) []EnvVar {
 		if i == start {
 			return out // the empty string ends the block
 		}
-		out = append(out, splitVar(decodeUTF16(b[start:i])))
+		out = append(out, splitVar(wstr.Decode(b[start:i])))
 		start = i + 2
 	}
 	// An unterminated last string (the block was cut short).
-	if s := decodeUTF16(b[start : len(b)&^1]); s != "" {
+	if s := wstr.Decode(b[start : len(b)&^1]); s != "" {
 		out = append(out, splitVar(s))
 	}
 	return out

@@ -3,7 +3,7 @@ package win
 import (
 	"encoding/binary"
 	"fmt"
-	"unicode/utf16"
+	"github.com/remnant-forensics/remnant/pkg/wstr"
 
 	"github.com/remnant-forensics/remnant/pkg/addrspace"
 )
@@ -161,16 +161,6 @@ func (m *mem) ustr(b buf, va uint64, off int, what string, rel uint64, text bool
 		m.warnf(s.Buffer, "%s: only %d of %d bytes of its text are readable", what, len(raw), n)
 	}
 	s.Complete = len(raw) == int(s.Length)
-	s.Text = decodeUTF16(raw)
+	s.Text = wstr.Decode(raw)
 	return s
-}
-
-// decodeUTF16 decodes little-endian UTF-16 (an odd last byte is dropped;
-// unpaired surrogates become U+FFFD).
-func decodeUTF16(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
 }
