@@ -121,5 +121,9 @@ type WineTruth struct {
 		ShellInfo        string   `json:"shell_info"`
 		Environment      []string `json:"environment"`
 		Modules          []string `json:"modules_in_load_order"`
+		PEBInDump        bool     `json:"peb_in_dump"`
+		// EnvironmentAddress is where the environment block was.
+		EnvironmentAddress string         `json:"environment_address"`
+		LdrListLengths     map[string]int `json:"ldr_list_lengths"`
 	} `json:"ground_truth"`
 }

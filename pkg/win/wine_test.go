@@ -2,6 +2,7 @@ package win_test
 
 import (
 	"encoding/json"
+	"github.com/remnant-forensics/remnant/internal/testcorpus"
 	"io"
 	"os"
 	"os/exec"
@@ -89,22 +90,7 @@ type truth struct {
 			Timestamp uint32 `json:"timestamp"`
 		} `json:"module_list"`
 	} `json:"mdmp"`
-	GroundTruth struct {
-		PEB                string         `json:"peb"`
-		PEBInDump          bool           `json:"peb_in_dump"`
-		ImageBase          string         `json:"image_base"`
-		CommandLine        string         `json:"command_line"`
-		ImagePathName      string         `json:"image_path_name"`
-		CurrentDirectory   string         `json:"current_directory"`
-		WindowTitle        string         `json:"window_title"`
-		DllPath            string         `json:"dll_path"`
-		DesktopInfo        string         `json:"desktop_info"`
-		ShellInfo          string         `json:"shell_info"`
-		EnvironmentAddress string         `json:"environment_address"`
-		Environment        []string       `json:"environment"`
-		ModulesInLoadOrder []string       `json:"modules_in_load_order"`
-		LdrListLengths     map[string]int `json:"ldr_list_lengths"`
-	} `json:"ground_truth"`
+	testcorpus.WineTruth
 	PEBWalk struct {
 		PEB                   string        `json:"peb"`
 		BeingDebugged         int           `json:"being_debugged"`
@@ -240,8 +226,8 @@ func checkWine(t *testing.T, tr *truth, p *win.Process) {
 	for _, m := range p.InLoadOrder {
 		names = append(names, m.FullDllName)
 	}
-	if strings.Join(names, "\n") != strings.Join(gt.ModulesInLoadOrder, "\n") {
-		t.Errorf("load order modules\n got %q\nwant %q", names, gt.ModulesInLoadOrder)
+	if strings.Join(names, "\n") != strings.Join(gt.Modules, "\n") {
+		t.Errorf("load order modules\n got %q\nwant %q", names, gt.Modules)
 	}
 	eq("in_load_order length", len(p.InLoadOrder), gt.LdrListLengths["in_load_order"])
 	eq("in_memory_order length", len(p.InMemoryOrder), gt.LdrListLengths["in_memory_order"])
